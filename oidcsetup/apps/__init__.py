@@ -1,0 +1,1 @@
+"""App sides: one package per application that logs in through the provider."""

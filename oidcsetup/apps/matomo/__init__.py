@@ -1,0 +1,1 @@
+"""Matomo with the Login OIDC plugin."""

@@ -1,0 +1,23 @@
+"""``oidcsetup apply``: push generated settings into a running application."""
+
+from __future__ import annotations
+
+import click
+
+from oidcsetup.cli.lazy import LazyGroup
+
+APPLY_COMMANDS = {"matomo": "oidcsetup.cli.apply_matomo:apply_matomo_command"}
+
+
+@click.group(
+    "apply",
+    cls=LazyGroup,
+    lazy_subcommands=APPLY_COMMANDS,
+    epilog="""\b
+Examples:
+  oidcsetup apply matomo --config /var/www/matomo/config/config.ini.php --dry-run
+  oidcsetup apply matomo --db --from-config /var/www/matomo/config/config.ini.php --check
+""",
+)
+def apply_group() -> None:
+    """Apply settings to an application, with a plan first."""

@@ -1,0 +1,47 @@
+"""The per-invocation state every command receives (``click.pass_obj``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from oidcsetup.http import NetworkOptions
+from oidcsetup.integration import Integration, build_integration
+from oidcsetup.output import Output
+from oidcsetup.profile import load_profile, profile_path
+
+
+@dataclass
+class AppContext:
+    profile: Path
+    profile_given: bool = False
+    json_mode: bool = False
+    debug: bool = False
+    network: NetworkOptions = field(default_factory=NetworkOptions)
+    output: Output = field(default_factory=Output)
+
+    def profile_values(self) -> dict[str, Any]:
+        """The profile's values; a missing default profile is empty, a missing named one an error."""
+        return load_profile(self.profile, required=self.profile_given)
+
+    def integration(self, overrides: Mapping[str, Any] | None = None) -> Integration:
+        return build_integration(self.profile_values(), overrides)
+
+
+def make_context(
+    profile: str | None,
+    json_mode: bool,
+    debug: bool,
+    ca_bundle: str | None,
+    insecure: bool,
+) -> AppContext:
+    return AppContext(
+        profile=profile_path(profile),
+        profile_given=bool(profile),
+        json_mode=json_mode,
+        debug=debug,
+        network=NetworkOptions(ca_bundle=ca_bundle, insecure=insecure),
+        output=Output(json_mode=json_mode),
+    )

@@ -1,0 +1,141 @@
+"""The ``oidcsetup`` command group: global options and the error-to-exit-code mapping."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from oidcsetup import __version__
+from oidcsetup.cli.context import AppContext, make_context
+from oidcsetup.cli.lazy import LazyGroup
+from oidcsetup.errors import ExitCode, OidcSetupError
+from oidcsetup.output import Output
+
+COMMANDS = {
+    "init": "oidcsetup.cli.init:init_command",
+    "discover": "oidcsetup.cli.discover:discover_command",
+    "gen": "oidcsetup.cli.gen:gen_group",
+    "apply": "oidcsetup.cli.apply:apply_group",
+    "check": "oidcsetup.cli.check:check_command",
+    "login": "oidcsetup.cli.login:login_command",
+    "secret": "oidcsetup.cli.secret:secret_group",
+}
+
+EPILOG = """\
+\b
+Examples:
+  oidcsetup init --issuer https://auth.example.com --matomo-url https://matomo.example.com
+  oidcsetup discover https://auth.example.com --save
+  oidcsetup gen authelia --merge /etc/authelia/configuration.yml
+  oidcsetup apply matomo --config /var/www/matomo/config/config.ini.php --dry-run
+  oidcsetup check --json
+
+\b
+Exit codes: 0 ok or in sync, 1 failure, 2 usage error, 3 findings or drift, 4 unreachable.
+"""
+
+
+class RootGroup(LazyGroup):
+    """Maps OidcSetupError (and stray exceptions) to one line on stderr and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OidcSetupError as exc:
+            app = ctx.obj if isinstance(ctx.obj, AppContext) else None
+            report_error(exc, app)
+            raise click.exceptions.Exit(int(exc.exit_code)) from None
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            raise click.exceptions.Exit(130) from None
+        except Exception as exc:  # a bug, not a user mistake: say so, keep it to one line
+            app = ctx.obj if isinstance(ctx.obj, AppContext) else None
+            if (app and app.debug) or os.environ.get("OIDCSETUP_DEBUG"):
+                traceback.print_exc()
+            Output(json_mode=bool(app and app.json_mode)).error(
+                f"internal error: {type(exc).__name__}: {exc}",
+                hint="run again with --debug and report the traceback",
+            )
+            raise click.exceptions.Exit(int(ExitCode.FAILURE)) from None
+
+
+def report_error(exc: OidcSetupError, app: AppContext | None) -> None:
+    output = app.output if app else Output()
+    if app and app.debug:
+        traceback.print_exc()
+    output.error(exc.message, exc.hint)
+    if app and app.json_mode:
+        output.json(
+            {
+                "ok": False,
+                "error": {
+                    "type": type(exc).__name__,
+                    "message": exc.message,
+                    "hint": exc.hint,
+                    "exit_code": int(exc.exit_code),
+                },
+            }
+        )
+
+
+@click.group(
+    cls=RootGroup,
+    lazy_subcommands=COMMANDS,
+    epilog=EPILOG,
+    context_settings={"auto_envvar_prefix": "OIDCSETUP", "help_option_names": ["-h", "--help"]},
+)
+@click.version_option(__version__, "-V", "--version", prog_name="oidcsetup")
+@click.option(
+    "--profile",
+    type=click.Path(dir_okay=False),
+    envvar="OIDCSETUP_PROFILE",
+    show_envvar=True,
+    help="The integration profile. Default: ./oidcsetup.toml.",
+)
+@click.option("--json", "json_mode", is_flag=True, help="One JSON document on stdout; logs on stderr.")
+@click.option("--debug", is_flag=True, envvar="OIDCSETUP_DEBUG", help="Show tracebacks.")
+@click.option(
+    "--ca-bundle",
+    type=click.Path(exists=True, dir_okay=False),
+    envvar="OIDCSETUP_CA_BUNDLE",
+    show_envvar=True,
+    help="PEM file of CA certificates to trust for the provider.",
+)
+@click.option(
+    "--insecure",
+    is_flag=True,
+    envvar="OIDCSETUP_INSECURE",
+    help="Do not verify TLS certificates (dangerous; for tests only).",
+)
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    profile: str | None,
+    json_mode: bool,
+    debug: bool,
+    ca_bundle: str | None,
+    insecure: bool,
+) -> None:
+    """Wire an OpenID Connect provider to Matomo's Login OIDC plugin, correctly the first time.
+
+    One integration profile (oidcsetup.toml) drives every command, so the provider side
+    (Authelia's client entry) and the app side (Matomo's settings) always agree.
+    """
+    ctx.obj = make_context(profile, json_mode, debug, ca_bundle, insecure)
+    if insecure:
+        ctx.obj.output.warn(
+            "--insecure: TLS certificates are NOT verified; anyone on the path can impersonate "
+            "the provider",
+            hint="use --ca-bundle PEM to trust a private CA instead",
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="oidcsetup")

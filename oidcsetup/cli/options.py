@@ -1,0 +1,83 @@
+"""Options shared by several commands, each bound to a profile key and an OIDCSETUP_* variable.
+
+A command decorated with these gets the values as keyword arguments; ``overrides(kwargs)`` turns
+them into the dotted-key overrides ``AppContext.integration`` applies over the profile.
+Precedence: flag > environment variable > profile > built-in default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# parameter name -> (profile key, flags, env var, help, is_flag-or-type)
+_SHARED: dict[str, tuple[str, str, str, str]] = {
+    "issuer": ("provider.issuer", "--issuer", "OIDCSETUP_ISSUER", "The provider's issuer URL."),
+    "preset": (
+        "provider.preset",
+        "--preset",
+        "OIDCSETUP_PRESET",
+        "Derive endpoints from the issuer by a known provider's layout "
+        "(authelia, unikname, keycloak, authentik, generic).",
+    ),
+    "client_id": ("client.id", "--client-id", "OIDCSETUP_CLIENT_ID", "The OAuth client_id."),
+    "client_name": (
+        "client.name",
+        "--client-name",
+        "OIDCSETUP_CLIENT_NAME",
+        "Display name of the client.",
+    ),
+    "scopes": (
+        "client.scopes",
+        "--scopes",
+        "OIDCSETUP_SCOPES",
+        'Space-separated scopes, e.g. "openid email".',
+    ),
+    "matomo_url": (
+        "app.matomo.url",
+        "--matomo-url",
+        "OIDCSETUP_MATOMO_URL",
+        "Matomo's base URL, e.g. https://matomo.example.com.",
+    ),
+    "userinfo_id": (
+        "app.matomo.userinfo_id",
+        "--userinfo-id",
+        "OIDCSETUP_USERINFO_ID",
+        'The userinfo claim identifying a user ("sub" for OIDC).',
+    ),
+    "redirect_uri_override": (
+        "app.matomo.redirect_uri_override",
+        "--redirect-uri-override",
+        "OIDCSETUP_REDIRECT_URI_OVERRIDE",
+        "Use this redirect URI instead of Matomo's default callback URL.",
+    ),
+}
+
+
+def shared_option(name: str) -> Callable[[F], F]:
+    key, flag, envvar, help_text = _SHARED[name]
+    del key
+    return click.option(flag, name, envvar=envvar, default=None, show_envvar=True, help=help_text)
+
+
+def shared_options(*names: str) -> Callable[[F], F]:
+    def decorate(func: F) -> F:
+        for name in reversed(names):
+            func = shared_option(name)(func)
+        return func
+
+    return decorate
+
+
+def overrides(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The profile-key overrides among a command's keyword arguments (None: not given)."""
+    result: dict[str, Any] = {}
+    for name, value in kwargs.items():
+        if name in _SHARED and value is not None:
+            key = _SHARED[name][0]
+            result[key] = value.split() if key == "client.scopes" else value
+    return result

@@ -1,0 +1,142 @@
+"""The Integration: one value, built once per command, that every artefact is a function of.
+
+Built from the profile (``oidcsetup.toml``), then command-line flags and ``OIDCSETUP_*``
+environment variables on top (flags and env both win over the profile; click gives a flag
+precedence over its env var). Both sides (provider and app) read only this value, so they
+cannot disagree on client_id, redirect URI, scopes, auth method or secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+DEFAULT_SCOPES: tuple[str, ...] = ("openid", "email")
+# Login OIDC posts client_id and client_secret in the token request's form body.
+MATOMO_AUTH_METHOD = "client_secret_post"
+
+
+@dataclass(frozen=True)
+class ProviderEndpoints:
+    """The provider's endpoints and capabilities, from discovery, a preset, flags or the profile."""
+
+    issuer: str | None = None
+    authorization_endpoint: str | None = None
+    token_endpoint: str | None = None
+    userinfo_endpoint: str | None = None
+    end_session_endpoint: str | None = None
+    jwks_uri: str | None = None
+    scopes_supported: tuple[str, ...] = ()
+    token_endpoint_auth_methods_supported: tuple[str, ...] = ()
+    code_challenge_methods_supported: tuple[str, ...] = ()
+    # Where the endpoints came from: "discovered", "preset:<name>", "manual" or "profile".
+    source: str = "profile"
+    preset: str | None = None
+
+    @property
+    def has_endpoints(self) -> bool:
+        return bool(self.authorization_endpoint and self.token_endpoint and self.userinfo_endpoint)
+
+
+@dataclass(frozen=True)
+class ClientRegistration:
+    """The client as registered at the provider and configured in the app."""
+
+    client_id: str = "matomo"
+    client_name: str | None = None
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
+    auth_method: str = MATOMO_AUTH_METHOD
+    # A reference to the plaintext secret: "env:NAME" or "file:PATH" (or, discouraged, the
+    # plaintext itself). Resolved only by the commands that need the secret (secretref.py).
+    secret: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        return self.client_name or self.client_id
+
+
+@dataclass(frozen=True)
+class MatomoApp:
+    """Matomo's Login OIDC side. ``None`` for a behaviour flag means: the plugin's default."""
+
+    url: str | None = None
+    userinfo_id: str = "sub"
+    button_name: str | None = None
+    redirect_uri_override: str | None = None
+    allow_signup: bool | None = None
+    auto_linking: bool | None = None
+    bypass_two_fa: bool | None = None
+    disable_superuser: bool | None = None
+    disable_direct_login_url: bool | None = None
+    disable_password_confirmation: bool | None = None
+    allowed_signup_domains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AutheliaOptions:
+    """Provider-side options only Authelia's client entry has."""
+
+    version: str = "4.39"
+    authorization_policy: str = "two_factor"
+    consent_mode: str | None = None
+    pre_configured_consent_duration: str | None = None
+
+
+@dataclass(frozen=True)
+class Integration:
+    provider: ProviderEndpoints = field(default_factory=ProviderEndpoints)
+    client: ClientRegistration = field(default_factory=ClientRegistration)
+    matomo: MatomoApp = field(default_factory=MatomoApp)
+    authelia: AutheliaOptions = field(default_factory=AutheliaOptions)
+
+
+# Profile table -> (dataclass attribute on Integration, field name mapping profile key -> field).
+# The profile's key names are the user-facing ones (README, "Profile format").
+PROFILE_LAYOUT: dict[str, tuple[str, dict[str, str]]] = {
+    "provider": (
+        "provider",
+        {f.name: f.name for f in fields(ProviderEndpoints)},
+    ),
+    "client": (
+        "client",
+        {
+            "id": "client_id",
+            "name": "client_name",
+            "scopes": "scopes",
+            "auth_method": "auth_method",
+            "secret": "secret",
+        },
+    ),
+    "app.matomo": ("matomo", {f.name: f.name for f in fields(MatomoApp)}),
+    "provider.authelia": ("authelia", {f.name: f.name for f in fields(AutheliaOptions)}),
+}
+
+
+def build_integration(
+    values: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Integration:
+    """Build an Integration from profile values and overrides, both keyed by dotted profile path.
+
+    ``values`` is what ``profile.load_profile`` returns (``{"client.id": "matomo", ...}``);
+    ``overrides`` comes from flags and environment; a ``None`` override means "not given".
+    Types were checked when the profile was loaded; lists become tuples here.
+    """
+    merged: dict[str, Any] = dict(values or {})
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            merged[key] = value
+    parts: dict[str, dict[str, Any]] = {"provider": {}, "client": {}, "matomo": {}, "authelia": {}}
+    for dotted, value in merged.items():
+        table, _, key = dotted.rpartition(".")
+        attr, mapping = PROFILE_LAYOUT[table]
+        parts[attr][mapping[key]] = tuple(value) if isinstance(value, list) else value
+    integration = Integration()
+    return replace(
+        integration,
+        provider=replace(integration.provider, **parts["provider"]),
+        client=replace(integration.client, **parts["client"]),
+        matomo=replace(integration.matomo, **parts["matomo"]),
+        authelia=replace(integration.authelia, **parts["authelia"]),
+    )

@@ -1,0 +1,1 @@
+"""Provider sides: one module per OpenID provider that can be configured from an Integration."""
