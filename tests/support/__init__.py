@@ -1,0 +1,1 @@
+"""Real components for tests and the demo: oidc-provider (node), MariaDB, PHP."""
