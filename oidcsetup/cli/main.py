@@ -17,6 +17,7 @@ from oidcsetup.output import Output
 
 COMMANDS = {
     "init": "oidcsetup.cli.init:init_command",
+    "show": "oidcsetup.cli.show:show_command",
     "discover": "oidcsetup.cli.discover:discover_command",
     "gen": "oidcsetup.cli.gen:gen_group",
     "apply": "oidcsetup.cli.apply:apply_group",

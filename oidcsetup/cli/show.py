@@ -1,0 +1,105 @@
+"""``oidcsetup show``: the resolved integration, each value with where it came from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from oidcsetup.cli.context import AppContext
+from oidcsetup.cli.options import overrides, shared_options
+from oidcsetup.profile import KEY_KINDS
+from oidcsetup.secretref import mask
+
+
+def resolved_values(
+    profile_values: dict[str, Any], flag_values: dict[str, Any], env_values: dict[str, Any]
+) -> list[tuple[str, Any, str]]:
+    """(key, value, source) for every profile key, by precedence flag > env > profile > default."""
+    from oidcsetup.integration import build_integration
+
+    defaults = _defaults()
+    build_integration(profile_values, {**env_values, **flag_values})  # validates the mix
+    rows: list[tuple[str, Any, str]] = []
+    for key in KEY_KINDS:
+        if key in flag_values:
+            rows.append((key, flag_values[key], "flag"))
+        elif key in env_values:
+            rows.append((key, env_values[key], "env"))
+        elif key in profile_values:
+            rows.append((key, profile_values[key], "profile"))
+        elif defaults.get(key) not in (None, (), ""):
+            rows.append((key, defaults[key], "default"))
+    return rows
+
+
+def _defaults() -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from oidcsetup.integration import PROFILE_LAYOUT, Integration
+
+    integration = asdict(Integration())
+    result: dict[str, Any] = {}
+    for table, (attr, mapping) in PROFILE_LAYOUT.items():
+        for key, field_name in mapping.items():
+            result[f"{table}.{key}"] = integration[attr][field_name]
+    return result
+
+
+@click.command(
+    "show",
+    epilog="""\b
+Examples:
+  oidcsetup show
+  OIDCSETUP_CLIENT_ID=matomo-ci oidcsetup --json show
+  oidcsetup show --matomo-url https://matomo.example.com
+""",
+)
+@shared_options(
+    "issuer", "preset", "client_id", "client_name", "scopes", "matomo_url", "userinfo_id",
+    "redirect_uri_override",
+)
+@click.pass_context
+def show_command(ctx: click.Context, **kwargs: Any) -> None:
+    """Show the resolved integration and where each value comes from (flag, env, profile, default).
+
+    Precedence: a flag wins over its OIDCSETUP_* variable, which wins over the profile, which wins
+    over the built-in default. Secret references are shown, never the secrets themselves.
+    """
+    app: AppContext = ctx.obj
+    profile_values = app.profile_values()
+    flag_values: dict[str, Any] = {}
+    env_values: dict[str, Any] = {}
+    for name, value in kwargs.items():
+        if value is None:
+            continue
+        source = ctx.get_parameter_source(name)
+        bucket = flag_values if source is ParameterSource.COMMANDLINE else env_values
+        bucket.update(overrides({name: value}))
+    rows = resolved_values(profile_values, flag_values, env_values)
+    shown = [(k, _display(k, v), s) for k, v, s in rows]
+    if app.json_mode:
+        app.output.json(
+            {
+                "profile": str(app.profile),
+                "profile_exists": app.profile.exists(),
+                "values": {k: {"value": v, "source": s} for k, v, s in shown},
+            }
+        )
+        return
+    app.output.table(
+        ["key", "value", "source"],
+        [(k, " ".join(v) if isinstance(v, list | tuple) else str(v), s) for k, v, s in shown],
+        title=f"profile: {app.profile}" + ("" if app.profile.exists() else " (not found)"),
+    )
+
+
+def _display(key: str, value: Any) -> Any:
+    if key == "client.secret" and isinstance(value, str):
+        if value.startswith(("env:", "file:")):
+            return value
+        return mask(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value

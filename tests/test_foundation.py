@@ -1,0 +1,203 @@
+"""The foundation: profile loading and precedence, error mapping, --json discipline, init."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from oidcsetup.errors import ExitCode, ProfileError, SecretError
+from oidcsetup.integration import build_integration
+from oidcsetup.profile import load_profile, starter_profile, update_profile
+from oidcsetup.secretref import resolve_secret
+from tests.cli import run
+
+PROFILE = """\
+# my comment survives
+[provider]
+issuer = "https://auth.example.com"   # inline comment
+
+[client]
+id = "from-profile"
+scopes = "openid email profile"
+secret = "env:MY_SECRET"
+
+[app.matomo]
+url = "https://matomo.example.com"
+allow_signup = true
+"""
+
+
+@pytest.fixture
+def profile(tmp_path: Path) -> Path:
+    path = tmp_path / "oidcsetup.toml"
+    path.write_text(PROFILE)
+    return path
+
+
+def test_profile_values_become_the_integration(profile: Path) -> None:
+    integration = build_integration(load_profile(profile))
+    assert integration.client.client_id == "from-profile"
+    assert integration.client.scopes == ("openid", "email", "profile")
+    assert integration.matomo.allow_signup is True
+    assert integration.matomo.auto_linking is None  # plugin default
+    assert integration.provider.issuer == "https://auth.example.com"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[client]\nidd = "x"\n', "unknown key 'client.idd'"),
+        ("[clients]\n", "unknown table [clients]"),
+        ("[app.matomo]\nallow_signup = \"yes\"\n", "app.matomo.allow_signup must be true or false"),
+        ("[client]\nscopes = [1, 2]\n", "client.scopes must be a list of strings"),
+        ("[client\n", "is not valid TOML"),
+    ],
+)
+def test_bad_profiles_are_one_line_errors(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text(text)
+    with pytest.raises(ProfileError) as info:
+        load_profile(path)
+    assert message in info.value.message
+    result = run(["--profile", str(path), "show"])
+    assert result.exit_code == ExitCode.FAILURE
+    assert len(result.error_lines) == 1 and message in result.error_lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_key_suggests_the_close_one(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text('[client]\nscope = "openid"\n')
+    with pytest.raises(ProfileError) as info:
+        load_profile(path)
+    assert info.value.hint == "did you mean 'client.scopes'?"
+
+
+def test_precedence_flag_over_env_over_profile_over_default(profile: Path) -> None:
+    args = ["--json", "--profile", str(profile), "show"]
+    base = json.loads(run(args).stdout)["values"]
+    assert base["client.id"] == {"value": "from-profile", "source": "profile"}
+    assert base["client.auth_method"] == {"value": "client_secret_post", "source": "default"}
+
+    env = {"OIDCSETUP_CLIENT_ID": "from-env", "OIDCSETUP_MATOMO_URL": "https://env.example.com"}
+    with_env = json.loads(run(args, env=env).stdout)["values"]
+    assert with_env["client.id"] == {"value": "from-env", "source": "env"}
+    assert with_env["app.matomo.url"]["source"] == "env"
+
+    with_flag = json.loads(run([*args, "--client-id", "from-flag"], env=env).stdout)["values"]
+    assert with_flag["client.id"] == {"value": "from-flag", "source": "flag"}
+    assert with_flag["app.matomo.url"] == {"value": "https://env.example.com", "source": "env"}
+
+
+def test_profile_from_environment_variable(profile: Path) -> None:
+    result = run(["--json", "show"], env={"OIDCSETUP_PROFILE": str(profile)})
+    assert json.loads(result.stdout)["values"]["client.id"]["value"] == "from-profile"
+
+
+def test_named_profile_must_exist_but_default_may_be_absent(tmp_path: Path) -> None:
+    missing = run(["--profile", str(tmp_path / "nope.toml"), "show"])
+    assert missing.exit_code == ExitCode.FAILURE
+    assert "does not exist" in missing.error_lines[0]
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        assert run(["show"]).exit_code == 0
+    finally:
+        os.chdir(cwd)
+
+
+def test_json_mode_puts_only_one_document_on_stdout_even_on_error(tmp_path: Path) -> None:
+    result = run(["--json", "--profile", str(tmp_path / "nope.toml"), "show"])
+    document = json.loads(result.stdout)
+    assert document["ok"] is False
+    assert document["error"]["exit_code"] == 1
+    assert "does not exist" in document["error"]["message"]
+    assert result.error_lines  # the human line goes to stderr
+
+
+def test_secret_references(tmp_path: Path) -> None:
+    secret_file = tmp_path / "s"
+    secret_file.write_text("from-file\n")
+    assert resolve_secret(f"file:{secret_file}", environ={}).value == "from-file"
+    assert resolve_secret("env:X", environ={"X": "from-env"}).value == "from-env"
+    override = resolve_secret("env:X", environ={"X": "a", "OIDCSETUP_CLIENT_SECRET": "b"})
+    assert override is not None and override.value == "b"
+    assert resolve_secret(None, environ={}) is None
+    with pytest.raises(SecretError) as info:
+        resolve_secret("env:NOT_SET_ANYWHERE", environ={})
+    assert "$NOT_SET_ANYWHERE" in info.value.message
+
+
+def test_init_writes_a_loadable_0600_profile_and_refuses_to_clobber(tmp_path: Path) -> None:
+    path = tmp_path / "oidcsetup.toml"
+    first = run(["--profile", str(path), "init", "--client-id", "matomo-x"])
+    assert first.exit_code == 0, first.stderr
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_profile(path)["client.id"] == "matomo-x"
+    second = run(["--profile", str(path), "init"])
+    assert second.exit_code == ExitCode.USAGE
+    assert "already exists" in second.error_lines[0]
+    forced = run(["--profile", str(path), "init", "--force"])
+    assert forced.exit_code == 0
+    assert list(tmp_path.glob("oidcsetup.toml.bak-*"))
+
+
+def test_update_profile_keeps_comments_and_other_values(profile: Path) -> None:
+    changed = update_profile(
+        profile,
+        {"provider.token_endpoint": "https://auth.example.com/token", "client.id": "new"},
+    )
+    assert changed
+    text = profile.read_text()
+    assert "# my comment survives" in text and "# inline comment" in text
+    values = load_profile(profile)
+    assert values["client.id"] == "new"
+    assert values["app.matomo.allow_signup"] is True
+    assert not update_profile(profile, {"client.id": "new"})  # idempotent
+
+
+def test_starter_profile_loads() -> None:
+    from oidcsetup.profile import flatten_profile
+
+    import tomllib
+
+    values = flatten_profile(tomllib.loads(starter_profile()))
+    assert values["client.auth_method"] == "client_secret_post"
+
+
+def test_help_has_examples_on_every_command() -> None:
+    from oidcsetup.cli.main import cli
+
+    def walk(command: object, path: list[str]) -> list[list[str]]:
+        import click
+
+        found = [path]
+        if isinstance(command, click.Group):
+            ctx = click.Context(command)
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                found += walk(sub, [*path, name])
+        return found
+
+    for path in walk(cli, []):
+        result = run([*path, "--help"])
+        assert result.exit_code == 0, (path, result.stderr)
+        assert "Examples:" in result.stdout, f"`oidcsetup {' '.join(path)} --help` has no examples"
+
+
+def test_version_and_module_entry_point() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "oidcsetup", "--version"], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.startswith("oidcsetup, version ")
+
+
+def test_usage_errors_exit_2() -> None:
+    result = run(["no-such-command"])
+    assert result.exit_code == ExitCode.USAGE
