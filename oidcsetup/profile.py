@@ -21,11 +21,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from oidcsetup.constants import DEFAULT_PROFILE, PROFILE_ENV
 from oidcsetup.errors import ProfileError
 from oidcsetup.integration import PROFILE_LAYOUT, Integration
 
-DEFAULT_PROFILE = "oidcsetup.toml"
-PROFILE_ENV = "OIDCSETUP_PROFILE"
 
 
 def _key_kinds() -> dict[str, str]:
@@ -42,7 +41,7 @@ def _key_kinds() -> dict[str, str]:
 
 
 KEY_KINDS: dict[str, str] = _key_kinds()
-TABLES = tuple(PROFILE_LAYOUT)
+TABLES = tuple(PROFILE_LAYOUT)  # noqa: RUF005
 
 
 def profile_path(explicit: str | os.PathLike[str] | None) -> Path:

@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from oidcsetup.constants import SECRET_ENV
 from oidcsetup.errors import SecretError
 
-SECRET_ENV = "OIDCSETUP_CLIENT_SECRET"
 
 
 @dataclass(frozen=True)

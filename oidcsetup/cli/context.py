@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from oidcsetup.constants import DEFAULT_PROFILE, PROFILE_ENV
 from oidcsetup.http import NetworkOptions
-from oidcsetup.integration import Integration, build_integration
 from oidcsetup.output import Output
-from oidcsetup.profile import load_profile, profile_path
+
+if TYPE_CHECKING:
+    from oidcsetup.integration import Integration
+
 
 
 @dataclass
@@ -24,9 +28,13 @@ class AppContext:
 
     def profile_values(self) -> dict[str, Any]:
         """The profile's values; a missing default profile is empty, a missing named one an error."""
+        from oidcsetup.profile import load_profile
+
         return load_profile(self.profile, required=self.profile_given)
 
     def integration(self, overrides: Mapping[str, Any] | None = None) -> Integration:
+        from oidcsetup.integration import build_integration
+
         return build_integration(self.profile_values(), overrides)
 
 
@@ -38,7 +46,7 @@ def make_context(
     insecure: bool,
 ) -> AppContext:
     return AppContext(
-        profile=profile_path(profile),
+        profile=Path(profile or os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE),
         profile_given=bool(profile),
         json_mode=json_mode,
         debug=debug,
