@@ -16,5 +16,6 @@ class NetworkOptions:
     read_timeout: float = 10.0  # seconds between bytes
     deadline: float = 20.0  # overall seconds for one fetch, body included
     retries: int = 2  # extra attempts on connection errors and 5xx only
+    retry_backoff: float = 0.25  # seconds before the first retry, doubled for each next one
     max_redirects: int = 3
     max_body_bytes: int = 1_048_576  # 1 MiB: discovery documents and JWKS are a few KiB

@@ -45,3 +45,18 @@ def provider_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[objec
 def oidc_provider(provider_factory: object) -> RunningProvider:
     """One shared provider on http://127.0.0.1:<port> with the Matomo client registered."""
     return provider_factory([matomo_client()])  # type: ignore[operator]
+
+
+# --- MariaDB (apply matomo --db) -----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def mariadb() -> Iterator[object]:
+    """A throwaway MariaDB server (tests/support/mariadb.py), stopped and removed at the end."""
+    from tests.support.mariadb import mariadb_missing_reason, running_mariadb
+
+    reason = mariadb_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    with running_mariadb() as server:
+        yield server

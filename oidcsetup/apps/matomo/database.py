@@ -23,7 +23,6 @@ PyMySQL is imported only when a connection is opened.
 from __future__ import annotations
 
 import contextlib
-import html
 import json
 import os
 import re
@@ -143,7 +142,7 @@ def parse_dsn(
     dsn: str,
     *,
     environ: Mapping[str, str] | None = None,
-    prompt: Callable[[], str] | None = None,
+    prompt: Callable[[], str | None] | None = None,
 ) -> DbSettings:
     """``mysql://user@host:port/db?prefix=matomo_&socket=/run/mysqld/mysqld.sock&ssl_ca=/ca.pem``.
 
@@ -169,10 +168,22 @@ def parse_dsn(
     if parts.fragment:
         raise UsageError(f"malformed DSN {dsn!r}: unexpected #fragment", hint=hint)
     try:
-        query = dict(parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query)))
+        query = dict(
+            parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+        )
     except ValueError:
         raise UsageError(f"malformed DSN query string {parts.query!r}", hint=hint) from None
-    known = {"prefix", "socket", "unix_socket", "charset", "ssl", "ssl_ca", "ssl_cert", "ssl_key", "ssl_verify"}
+    known = {
+        "prefix",
+        "socket",
+        "unix_socket",
+        "charset",
+        "ssl",
+        "ssl_ca",
+        "ssl_cert",
+        "ssl_key",
+        "ssl_verify",
+    }
     unknown = sorted(set(query) - known)
     if unknown:
         raise UsageError(
@@ -193,7 +204,9 @@ def parse_dsn(
     if password is None and prompt is not None:
         password = prompt()
     ssl: dict[str, Any] | None = None
-    if query.get("ssl", "0") not in ("", "0", "false") or any(k in query for k in ("ssl_ca", "ssl_cert", "ssl_key")):
+    if query.get("ssl", "0") not in ("", "0", "false") or any(
+        k in query for k in ("ssl_ca", "ssl_cert", "ssl_key")
+    ):
         ssl = _ssl_options(
             ca=query.get("ssl_ca"),
             cert=query.get("ssl_cert"),
@@ -215,10 +228,22 @@ def parse_dsn(
 
 
 def _ssl_options(
-    *, ca: str | None, cert: str | None, key: str | None, verify: bool, capath: str | None = None, cipher: str | None = None
+    *,
+    ca: str | None,
+    cert: str | None,
+    key: str | None,
+    verify: bool,
+    capath: str | None = None,
+    cipher: str | None = None,
 ) -> dict[str, Any]:
     options: dict[str, Any] = {"check_hostname": verify, "verify_mode": verify}
-    for name, value in (("ca", ca), ("cert", cert), ("key", key), ("capath", capath), ("cipher", cipher)):
+    for name, value in (
+        ("ca", ca),
+        ("cert", cert),
+        ("key", key),
+        ("capath", capath),
+        ("cipher", cipher),
+    ):
         if value:
             options[name] = value
     return options
@@ -226,7 +251,7 @@ def _ssl_options(
 
 def settings_from_env(
     environ: Mapping[str, str] | None = None,
-    prompt: Callable[[], str] | None = None,
+    prompt: Callable[[], str | None] | None = None,
 ) -> DbSettings | None:
     """From ``OIDCSETUP_DB_{HOST,PORT,SOCKET,USER,PASSWORD,NAME,PREFIX,CHARSET}``; None if unset."""
     env = os.environ if environ is None else environ
@@ -262,109 +287,47 @@ def settings_from_env(
 
 # --- Matomo's config/config.ini.php, [database] section --------------------------------------
 
-_SECTION_RE = re.compile(r"^\s*\[([^\]]+)\]\s*(?:;.*)?$")
-_KEY_RE = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*=\s*(.*?)\s*$")
 
-
-def _ini_value(raw: str) -> str:
-    """One PHP-ini value as Matomo reads it: quotes removed, then ``html_entity_decode``."""
-    if raw.startswith('"'):
-        end = raw.find('"', 1)
-        value = raw[1:end] if end > 0 else raw[1:]
-    elif raw.startswith("'"):
-        end = raw.find("'", 1)
-        value = raw[1:end] if end > 0 else raw[1:]
-    else:
-        value = raw.split(";", 1)[0].strip()
-        lowered = value.lower()
-        if lowered in ("true", "on", "yes"):
-            value = "1"
-        elif lowered in ("false", "off", "no", "none", "null"):
-            value = ""
-    return html.unescape(value)
-
-
-def read_database_section(path: Path) -> dict[str, str]:
-    """The ``[database]`` keys of a Matomo ``config.ini.php`` (InputError for a non-Matomo file)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(
-            f"Matomo config file {path} does not exist",
-            hint="give the path of Matomo's config/config.ini.php",
-        ) from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path} is not a Matomo config file (not UTF-8 text)") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
-    section: str | None = None
-    found = False
-    values: dict[str, str] = {}
-    for line in text.splitlines():
-        stripped = line.strip()
-        if not stripped or stripped.startswith((";", "#")):
-            continue
-        match = _SECTION_RE.match(stripped)
-        if match:
-            section = match.group(1).strip()
-            found = found or section == "database"
-            continue
-        match = _KEY_RE.match(stripped)
-        if match is None:
-            if section == "database":
-                raise InputError(
-                    f"{path}: cannot parse line {stripped[:60]!r} in [database]",
-                    hint="fix the line; Matomo's own ini parser would refuse it too",
-                )
-            continue
-        if section == "database":
-            values[match.group(1)] = _ini_value(match.group(2))
-    if not found or not values.get("dbname"):
-        raise InputError(
-            f"{path} is not a Matomo config file: no [database] section with a dbname",
-            hint="give Matomo's config/config.ini.php, or use --dsn",
-        )
-    return values
-
-
-def settings_from_matomo_config(
-    path: Path, environ: Mapping[str, str] | None = None
-) -> DbSettings:
+def settings_from_matomo_config(path: Path, environ: Mapping[str, str] | None = None) -> DbSettings:
     """Connection settings as Matomo itself uses them (``core/Db/Adapter.php`` and ``Db.php``).
 
-    ``port = /path/to/socket`` (with an empty host) means a unix socket; a missing
-    ``tables_prefix`` is the empty prefix of ``global.ini.php``. ``$OIDCSETUP_DB_PASSWORD``,
-    when set, wins over the file's password.
+    The file is read by configfile.py (entities decoded, ``${NAME}`` expanded as PHP does);
+    ``port = /path/to/socket`` means a unix socket; a missing ``tables_prefix`` is the empty
+    prefix of ``global.ini.php``. ``$OIDCSETUP_DB_PASSWORD``, when set, wins over the file.
     """
+    from oidcsetup.apps.matomo.configfile import MatomoConfig
+
     env = os.environ if environ is None else environ
-    db = read_database_section(Path(path))
-    host = db.get("host", "") or "localhost"
-    port_text = db.get("port", "") or str(DEFAULT_PORT)
-    socket: str | None = None
-    if port_text.startswith("/"):
-        socket, port_text = port_text, str(DEFAULT_PORT)
-    elif host.startswith("/"):
+    db = MatomoConfig.load(path).database(env)
+    if not db.dbname:
+        raise InputError(
+            f"{path}: [database] names no dbname",
+            hint="give the database with --dsn or OIDCSETUP_DB_* instead",
+        )
+    host = db.host or "localhost"
+    socket = db.unix_socket
+    if socket is None and host.startswith("/"):
         socket = host
     ssl: dict[str, Any] | None = None
-    if db.get("enable_ssl") == "1":
+    if db.enable_ssl:
         ssl = _ssl_options(
-            ca=db.get("ssl_ca") or None,
-            cert=db.get("ssl_cert") or None,
-            key=db.get("ssl_key") or None,
-            capath=db.get("ssl_ca_path") or None,
-            cipher=db.get("ssl_cipher") or None,
-            verify=db.get("ssl_no_verify") != "1",
+            ca=db.ssl_ca,
+            cert=db.ssl_cert,
+            key=db.ssl_key,
+            capath=db.ssl_ca_path,
+            cipher=db.ssl_cipher,
+            verify=not db.ssl_no_verify,
         )
     password = env.get(PASSWORD_ENV)
     return DbSettings(
-        database=db["dbname"],
-        user=db.get("username", "") or "root",
-        password=password if password is not None else db.get("password", ""),
+        database=db.dbname,
+        user=db.username or "root",
+        password=password if password is not None else db.password,
         host=host,
-        port=_port(port_text, str(path)),
+        port=db.port,
         unix_socket=socket,
-        prefix=db.get("tables_prefix", ""),
-        charset=db.get("charset", "") or "utf8mb4",
+        prefix=db.tables_prefix,
+        charset=db.charset or "utf8mb4",
         ssl=ssl,
         source=f"config:{path}",
     )
@@ -401,7 +364,11 @@ class StoredRow:
     json_encoded: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"setting_name": self.name, "setting_value": self.value, "json_encoded": self.json_encoded}
+        return {
+            "setting_name": self.name,
+            "setting_value": self.value,
+            "json_encoded": self.json_encoded,
+        }
 
 
 @dataclass(frozen=True)
@@ -498,14 +465,16 @@ def _errno(exc: BaseException) -> int:
 
 
 def _errtext(exc: BaseException) -> str:
-    args = getattr(exc, "args", ())
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
     return str(args[1]) if len(args) > 1 else str(exc)
 
 
 class MatomoDatabase:
     """One connection to Matomo's database. Use as a context manager, or call ``close``."""
 
-    def __init__(self, settings: DbSettings, connection: pymysql.connections.Connection[Any]) -> None:
+    def __init__(
+        self, settings: DbSettings, connection: pymysql.connections.Connection[Any]
+    ) -> None:
         self.settings = settings
         self.connection = connection
         self.statements = 0  # SQL round trips after the handshake (see the module docstring)
@@ -657,7 +626,8 @@ class MatomoDatabase:
         # A setting whose value matches but is stored oddly (duplicates, json_encoded) is rewritten.
         changes = tuple(
             replace(c, action=Action.CHANGE)
-            if c.action is Action.UNCHANGED and not _stored_row_is_clean(rows, c.setting, c.new or "")
+            if c.action is Action.UNCHANGED
+            and not _stored_row_is_clean(rows, c.setting, c.new or "")
             else c
             for c in plan.changes
         )
@@ -708,7 +678,9 @@ class MatomoDatabase:
                 hint="the outcome is unknown: run the same command with --check to see the state",
             ) from None
 
-    def _replace_rows(self, names: Collection[str], rows: list[StoredRow], hook: Callable[[str], None] | None) -> None:
+    def _replace_rows(
+        self, names: Collection[str], rows: list[StoredRow], hook: Callable[[str], None] | None
+    ) -> None:
         """DELETE every row of ``names``, then INSERT ``rows``: two statements, any count."""
         table = self.settings.table("plugin_setting")
         if names:
@@ -725,7 +697,9 @@ class MatomoDatabase:
                 args: list[Any] = []
                 for row in rows:
                     args += [PLUGIN, row.name, row.value, row.json_encoded]
-                columns = "`plugin_name`, `user_login`, `setting_name`, `setting_value`, `json_encoded`"
+                columns = (
+                    "`plugin_name`, `user_login`, `setting_name`, `setting_value`, `json_encoded`"
+                )
             else:
                 marks = ", ".join(["(%s, '', %s, %s)"] * len(rows))
                 args = []
@@ -774,7 +748,11 @@ class MatomoDatabase:
                 plan = self._plan(rows, desired, prune)
                 if plan.in_sync:
                     return ApplyResult(plan, written=False)
-                backup = write_backup(self.settings, rows, backup_dir) if backup_dir is not None else None
+                backup = (
+                    write_backup(self.settings, rows, backup_dir)
+                    if backup_dir is not None
+                    else None
+                )
                 names = [c.setting for c in plan.pending]
                 new_rows = [StoredRow(c.setting, c.new) for c in plan.pending if c.new is not None]
                 self._replace_rows(names, new_rows, hook)
@@ -826,7 +804,9 @@ class MatomoDatabase:
                 (PLUGIN,),
             )
             count = int(rows[0][0])
-        return PluginState(provider_table=schema.has_provider_table, settings_rows=count, linked_users=linked)
+        return PluginState(
+            provider_table=schema.has_provider_table, settings_rows=count, linked_users=linked
+        )
 
     def _require_link_tables(self) -> None:
         schema = self.schema()
@@ -859,11 +839,14 @@ class MatomoDatabase:
         """(exists, is super user) for a Matomo login."""
         self._require_link_tables()
         rows = self._query(
-            f"SELECT `superuser_access` FROM {self.settings.table('user')} WHERE `login` = %s", (login,)
+            f"SELECT `superuser_access` FROM {self.settings.table('user')} WHERE `login` = %s",
+            (login,),
         )
         return (bool(rows), bool(rows and int(rows[0][0]) == 1))
 
-    def link(self, login: str, subject: str, *, dry_run: bool = False, force: bool = False) -> LinkResult:
+    def link(
+        self, login: str, subject: str, *, dry_run: bool = False, force: bool = False
+    ) -> LinkResult:
         """Link Matomo user ``login`` to provider subject ``subject`` (what "Link account" does).
 
         The subject is the userinfo claim named by userinfoId. A subject already linked to a
@@ -920,7 +903,11 @@ class MatomoDatabase:
             try:
                 return work()
             except ApplyError as exc:
-                if exc.__cause__ is None or _errno(exc.__cause__) not in _LOCK_RETRY or attempt == 2:
+                if (
+                    exc.__cause__ is None
+                    or _errno(exc.__cause__) not in _LOCK_RETRY
+                    or attempt == 2
+                ):
                     raise
         raise AssertionError("unreachable")
 
@@ -938,11 +925,20 @@ def _text(value: Any) -> str:
 def _connect_error(exc: BaseException, settings: DbSettings) -> Exception:
     code = _errno(exc)
     text = _errtext(exc)
+    if code == 1044:  # ER_DBACCESS_DENIED_ERROR: also what a missing database looks like
+        return InputError(
+            f"database user {settings.user!r} has no access to database {settings.database!r} "
+            "(or it does not exist)",
+            hint="check the database name (Matomo's [database] dbname) and the user's grants",
+        )
     if code in _ACCESS_DENIED:
         source = {
             "dsn": "$OIDCSETUP_DB_PASSWORD or the prompt",
             "env": "$OIDCSETUP_DB_USER / $OIDCSETUP_DB_PASSWORD",
-        }.get(settings.source, settings.source.removeprefix("config:") + " ([database] username/password)")
+        }.get(
+            settings.source,
+            settings.source.removeprefix("config:") + " ([database] username/password)",
+        )
         return InputError(
             f"access denied for database user {settings.user!r} at {settings.where}",
             hint=f"check the user name and password (from {source})",
@@ -964,7 +960,9 @@ def check_names(desired: Mapping[str, str], known: Collection[str] | None) -> No
     """Refuse setting names the plugin does not have (a typo would be silently ignored by Matomo)."""
     bad = [k for k, v in desired.items() if not isinstance(k, str) or not isinstance(v, str)]
     if bad:
-        raise InputError(f"setting values must be strings in stored form: {', '.join(map(str, bad))}")
+        raise InputError(
+            f"setting values must be strings in stored form: {', '.join(map(str, bad))}"
+        )
     if known is None:
         return
     unknown = sorted(set(desired) - set(known))
@@ -1004,7 +1002,9 @@ def write_backup(settings: DbSettings, rows: Collection[StoredRow], directory: P
     counter = 1
     while path.exists():
         counter += 1
-        path = path.with_name(f"matomo-db-{settings.database}-{settings.prefix or 'noprefix'}-{stamp}-{counter}.json")
+        path = path.with_name(
+            f"matomo-db-{settings.database}-{settings.prefix or 'noprefix'}-{stamp}-{counter}.json"
+        )
     atomic_write_bytes(path, data, mode=0o600, backup=False)
     return path
 
@@ -1023,11 +1023,17 @@ def read_backup(path: Path) -> list[StoredRow]:
             hint="a config-file backup is restored by copying it over config.ini.php",
         )
     if document.get("plugin_name") != PLUGIN:
-        raise InputError(f"{path} holds settings of plugin {document.get('plugin_name')!r}, not {PLUGIN}")
+        raise InputError(
+            f"{path} holds settings of plugin {document.get('plugin_name')!r}, not {PLUGIN}"
+        )
     rows: list[StoredRow] = []
     for item in document.get("rows") or []:
         try:
-            name, value, encoded = item["setting_name"], item["setting_value"], item.get("json_encoded", 0)
+            name, value, encoded = (
+                item["setting_name"],
+                item["setting_value"],
+                item.get("json_encoded", 0),
+            )
         except (TypeError, KeyError):
             raise InputError(f"{path}: malformed row {item!r}") from None
         if not isinstance(name, str) or not isinstance(value, str) or encoded not in (0, 1):

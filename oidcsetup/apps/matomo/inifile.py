@@ -217,9 +217,11 @@ _BARE_CONSTANTS = {
     "none": "",
     "null": "",
 }
-_KEY_RE = re.compile(r"\s*([^=\[\];\s][^=\[\]]*?)\s*(\[[^\]]*\])?\s*=(.*)\Z", re.DOTALL)
+_KEY_RE = re.compile(r"""\s*([^=\[\];\s"'][^=\[\]"']*?)\s*(\[[^\]]*\])?\s*=(.*)\Z""", re.DOTALL)
 _SECTION_RE = re.compile(r"\s*\[([^\]\n]*)\]\s*(?:;.*)?\Z", re.DOTALL)
-_CHARS_FORBIDDEN_BARE = set('{}|&~![()^"')
+# PHP's scanner rejects these in a bare value (``|``, ``&``, ``^`` are constant expressions
+# there, which Matomo never writes: such a value is read as its text, an approximation).
+_CHARS_FORBIDDEN_BARE = set("~!()=")
 
 
 def split_lines(text: str) -> list[str]:
@@ -338,9 +340,7 @@ class _ValueReader:
                     # PHP: a \" directly before the end of a line closes the string (the
                     # backslash is kept); elsewhere it is an escaped quote.
                     after = self.buf[self.pos + 2 : self.pos + 3]
-                    if after in ("\n", "\r") or (
-                        after == "" and self.index + 1 >= len(self.lines)
-                    ):
+                    if after in ("\n", "\r") or (after == "" and self.index + 1 >= len(self.lines)):
                         chunk.append("\\")
                         self.pos += 2
                         break
@@ -399,6 +399,9 @@ def parse_ini(text: str, where: str = "the ini file") -> IniDocument:
                 )
             sections.append(IniSection(name=match.group(1).strip(), header=i))
             i += 1
+            continue
+        if "=" not in raw and not set(stripped) & set("\"'"):
+            i += 1  # PHP ignores a bare word without "=" (no value, no key)
             continue
         match = _KEY_RE.match(raw)
         if not match:

@@ -47,7 +47,9 @@ def _split_checked(url: str, what: str) -> tuple[str, str, str, str, str]:
     if not text:
         raise InputError(f"{what} is empty", hint="give an absolute https:// URL")
     if any(ch.isspace() for ch in text):
-        raise InputError(f"{what} {url!r} contains white space", hint="remove it or percent-encode it")
+        raise InputError(
+            f"{what} {url!r} contains white space", hint="remove it or percent-encode it"
+        )
     try:
         parts = urlsplit(text)
         port = parts.port
@@ -125,7 +127,12 @@ def rejects_query_redirects(url: str | None) -> bool:
     host = (parts.hostname or "").lower()
     path = parts.path.lower()
     return (
-        host in ("login.microsoftonline.com", "login.microsoftonline.us", "login.partner.microsoftonline.cn")
+        host
+        in (
+            "login.microsoftonline.com",
+            "login.microsoftonline.us",
+            "login.partner.microsoftonline.cn",
+        )
         or host.endswith(".b2clogin.com")
         or path == "/adfs"
         or path.startswith("/adfs/")

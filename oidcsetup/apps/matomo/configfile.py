@@ -1,0 +1,600 @@
+"""The config-file target: Matomo's ``config/config.ini.php``, edited in place.
+
+What is changed: the ``[LoginOIDC]`` section's keys (added, updated, with ``prune`` removed) and,
+with ``activate``, one ``Plugins[] = "LoginOIDC"`` / ``PluginsInstalled[] = "LoginOIDC"`` line.
+Every other byte (the ``; <?php exit; ?>`` first line, comments, blank lines, order, line
+endings, the way other values are quoted) stays as it was. Values are encoded as Matomo encodes
+them (inifile.py), so PHP + html_entity_decode reads back exactly the desired value.
+
+A config-file value overrides the database in Matomo (``SystemSetting``): the plugin then hides
+that setting in its UI.
+
+Plugin activation and global.ini.php: Matomo merges ``config.ini.php`` over ``global.ini.php``
+section by section, and a key of the local file replaces the whole key of the global one
+(``IniFileChain::mergeFileSettings``). So a ``Plugins[]`` list in config.ini.php must name every
+active plugin. When the local file has the list (Matomo writes it there once any plugin is
+(de)activated), LoginOIDC is appended to it. When it has none, the list of ``global.ini.php``
+beside the file is copied and LoginOIDC appended; without a readable global.ini.php the tool
+refuses rather than guess. Not considered: ``common.config.ini.php``, environment-specific
+configs (``config/environment/*.php``) and plugins activated by other means; activation in the
+file does not create the plugin's table (``./console plugin:activate LoginOIDC`` does).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from oidcsetup.apps.matomo.inifile import (
+    IniDocument,
+    IniEntry,
+    IniValue,
+    encode_value,
+    html_entity_decode_compat,
+    parse_ini,
+)
+from oidcsetup.apps.matomo.plan import Action, Change, Plan, diff_settings
+from oidcsetup.apps.matomo.render import encode_setting
+from oidcsetup.apps.matomo.settings import (
+    PLUGIN,
+    SECRET_SETTING,
+    EnvRef,
+    SettingValue,
+    coerce_stored,
+    stored_form,
+)
+from oidcsetup.errors import ApplyError, InputError
+from oidcsetup.fileio import atomic_write_bytes, file_lock
+
+HEADER_RE = re.compile(r"\A\ufeff?;\s*<\?php\s+exit;?\s*\?>")
+HEADER_LINE = "; <?php exit; ?> DO NOT REMOVE THIS LINE"
+_MATOMO_SECTIONS = {"database", "General", "Plugins", "PluginsInstalled", "mail", "Tracker"}
+
+
+# --- the [database] section (for the database target) ---------------------------------------
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    """Matomo's ``[database]`` section; ``port = /path`` means a unix socket (core/Db/Adapter.php)."""
+
+    host: str = ""
+    port: int = 3306
+    unix_socket: str | None = None
+    username: str = ""
+    password: str = ""
+    dbname: str = ""
+    tables_prefix: str = ""
+    charset: str | None = None
+    collation: str | None = None
+    adapter: str | None = None
+    enable_ssl: bool = False
+    ssl_ca: str | None = None
+    ssl_cert: str | None = None
+    ssl_key: str | None = None
+    ssl_ca_path: str | None = None
+    ssl_cipher: str | None = None
+    ssl_no_verify: bool = False
+    # ${NAME} references found in the section, expanded from the environment as PHP does.
+    env_refs: tuple[str, ...] = ()
+
+    def to_json(self, show_secrets: bool = False) -> dict[str, Any]:
+        data = {k: v for k, v in self.__dict__.items()}
+        data["env_refs"] = list(self.env_refs)
+        if not show_secrets:
+            data["password"] = "********" if self.password else ""
+        return data
+
+
+@dataclass(frozen=True)
+class PluginState:
+    """LoginOIDC's activation as the config files say (the table is the database's business)."""
+
+    plugins: tuple[str, ...] | None  # the local Plugins[] list, None when absent
+    installed: tuple[str, ...] | None  # the local PluginsInstalled[] list
+    effective_plugins: tuple[str, ...] | None  # local list, else global.ini.php's
+    effective_installed: tuple[str, ...] | None
+
+    @property
+    def activated(self) -> bool:
+        return PLUGIN in (self.effective_plugins or ())
+
+    @property
+    def installed_flag(self) -> bool:
+        return PLUGIN in (self.effective_installed or ())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "activated": self.activated,
+            "installed": self.installed_flag,
+            "plugins_list_in_config": self.plugins is not None,
+            "plugins_installed_list_in_config": self.installed is not None,
+        }
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+@dataclass
+class MatomoConfig:
+    path: Path
+    data: bytes
+    text: str
+    document: IniDocument
+
+    @classmethod
+    def parse(cls, data: bytes, path: Path | str = "config.ini.php") -> MatomoConfig:
+        path = Path(path)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(
+                f"{path} is not UTF-8 text, so it is not a Matomo config file",
+                hint="point --config at Matomo's config/config.ini.php",
+            ) from None
+        if not HEADER_RE.match(text):
+            raise InputError(
+                f"{path} is not a Matomo config file: its first line is not '{HEADER_LINE}'",
+                hint="point --config at Matomo's config/config.ini.php",
+            )
+        document = parse_ini(text, where=str(path))
+        names = {s.name for s in document.sections}
+        if not names & (_MATOMO_SECTIONS | {PLUGIN}):
+            raise InputError(
+                f"{path} has the PHP guard line but none of Matomo's sections "
+                "([database], [General], [Plugins])",
+                hint="point --config at Matomo's config/config.ini.php",
+            )
+        return cls(path=path, data=data, text=text, document=document)
+
+    @classmethod
+    def load(cls, path: Path | str) -> MatomoConfig:
+        path = Path(path)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise InputError(
+                f"Matomo config file {path} does not exist",
+                hint="give the path of config/config.ini.php inside Matomo's folder",
+            ) from None
+        except IsADirectoryError:
+            raise InputError(
+                f"{path} is a folder", hint="give the file config/config.ini.php"
+            ) from None
+        except OSError as exc:
+            raise InputError(f"cannot read {path}: {exc.strerror}") from None
+        return cls.parse(data, path)
+
+    # -- [LoginOIDC]
+
+    def login_oidc_values(self) -> dict[str, IniValue]:
+        return self.document.values(PLUGIN)
+
+    def current_settings(self) -> dict[str, str]:
+        """[LoginOIDC] as Matomo reads it, in stored form (bools "0"/"1"; ${NAME} kept)."""
+        return {
+            name: coerce_stored(name, value.decoded)
+            for name, value in self.login_oidc_values().items()
+        }
+
+    # -- [database]
+
+    def database(self, environ: Mapping[str, str] | None = None) -> DatabaseConfig:
+        """The [database] section, decoded, ${NAME} expanded from ``environ`` (default os.environ).
+
+        Keys absent from config.ini.php take global.ini.php's defaults (port 3306, no prefix).
+        """
+        env = os.environ if environ is None else environ
+        values = self.document.values("database")
+        if not values:
+            raise InputError(
+                f"{self.path} has no [database] section",
+                hint="give the database with --dsn or OIDCSETUP_DB_* instead",
+            )
+        refs: list[str] = []
+
+        def get(key: str) -> str | None:
+            value = values.get(key)
+            if value is None:
+                return None
+            refs.extend(value.env_refs)
+            text = value.text
+            for name in value.env_refs:
+                text = text.replace("${" + name + "}", env.get(name, ""))
+            return html_entity_decode_compat(text)
+
+        def flag(key: str) -> bool:
+            return (get(key) or "") not in ("", "0")
+
+        port_text = (get("port") or "").strip()
+        port = 3306
+        socket: str | None = get("unix_socket") or None
+        if port_text.startswith("/"):
+            socket = port_text
+        elif port_text:
+            if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+                raise InputError(
+                    f"{self.path}: [database] port {port_text!r} is neither a port number nor "
+                    "a socket path"
+                )
+            port = int(port_text)
+        return DatabaseConfig(
+            host=get("host") or "",
+            port=port,
+            unix_socket=socket,
+            username=get("username") or "",
+            password=get("password") or "",
+            dbname=get("dbname") or "",
+            tables_prefix=get("tables_prefix") or "",
+            charset=get("charset"),
+            collation=get("collation"),
+            adapter=get("adapter"),
+            enable_ssl=flag("enable_ssl"),
+            ssl_ca=get("ssl_ca") or None,
+            ssl_cert=get("ssl_cert") or None,
+            ssl_key=get("ssl_key") or None,
+            ssl_ca_path=get("ssl_ca_path") or None,
+            ssl_cipher=get("ssl_cipher") or None,
+            ssl_no_verify=flag("ssl_no_verify"),
+            env_refs=tuple(dict.fromkeys(refs)),
+        )
+
+    # -- [Plugins] / [PluginsInstalled]
+
+    def plugin_state(self, global_ini: Path | None = None) -> PluginState:
+        plugins = self.document.array("Plugins", "Plugins")
+        installed = self.document.array("PluginsInstalled", "PluginsInstalled")
+        eff_plugins, eff_installed = plugins, installed
+        if plugins is None or installed is None:
+            global_doc = _read_global(global_ini or self.path.parent / "global.ini.php")
+            if global_doc is not None:
+                if eff_plugins is None:
+                    eff_plugins = global_doc.array("Plugins", "Plugins")
+                if eff_installed is None:
+                    eff_installed = global_doc.array("PluginsInstalled", "PluginsInstalled")
+        return PluginState(
+            plugins=tuple(plugins) if plugins is not None else None,
+            installed=tuple(installed) if installed is not None else None,
+            effective_plugins=tuple(eff_plugins) if eff_plugins is not None else None,
+            effective_installed=tuple(eff_installed) if eff_installed is not None else None,
+        )
+
+
+def _read_global(path: Path) -> IniDocument | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    try:
+        return parse_ini(text, where=str(path))
+    except InputError:
+        return None
+
+
+# --- planning -----------------------------------------------------------------------------------
+
+
+def _desired_stored(desired: Mapping[str, SettingValue]) -> dict[str, str]:
+    return {name: stored_form(value) for name, value in desired.items()}
+
+
+def plan_config(
+    config: MatomoConfig,
+    desired: Mapping[str, SettingValue],
+    *,
+    prune: bool = False,
+) -> Plan:
+    """Each desired setting as added/changed/unchanged; with ``prune`` the others as removed.
+
+    A value is unchanged when Matomo would read the same thing, whatever its spelling in the file
+    (``1`` or ``"1"``, quoting, entities). An environment reference and a literal value that
+    happen to read alike (``${X}`` vs ``&#36;{X}``) differ. ``prune`` never removes clientSecret
+    when no secret is desired (it is then unmanaged, not unwanted).
+    """
+    current_values = config.login_oidc_values()
+    current = config.current_settings()
+    if prune and SECRET_SETTING not in desired:
+        current = {k: v for k, v in current.items() if k != SECRET_SETTING}
+    plan = diff_settings(
+        current, _desired_stored(desired), prune=prune, target=f"config:{config.path}"
+    )
+    changes: list[Change] = []
+    for change in plan.changes:
+        if change.action is Action.UNCHANGED:
+            want_ref = isinstance(desired.get(change.setting), EnvRef)
+            have = current_values.get(change.setting)
+            have_ref = have is not None and have.is_env_reference
+            if want_ref != have_ref:
+                change = replace(change, action=Action.CHANGE)
+        changes.append(change)
+    return Plan(target=plan.target, changes=tuple(changes))
+
+
+@dataclass(frozen=True)
+class Activation:
+    """What ``activate`` does to the plugin lists, for the report."""
+
+    already_active: bool
+    added_to: tuple[str, ...] = ()  # "Plugins", "PluginsInstalled"
+    copied_from_global: tuple[str, ...] = ()
+    note: str = (
+        "Matomo creates the LoginOIDC table only when it activates the plugin itself: "
+        "run ./console plugin:activate LoginOIDC (or activate it in the UI) once"
+    )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "already_active": self.already_active,
+            "added_to": list(self.added_to),
+            "copied_from_global": list(self.copied_from_global),
+            "note": self.note,
+        }
+
+
+# --- rendering the new file ---------------------------------------------------------------------
+
+
+def _eol(lines: list[str]) -> str:
+    crlf = sum(1 for line in lines if line.endswith("\r\n"))
+    lf = sum(1 for line in lines if line.endswith("\n") and not line.endswith("\r\n"))
+    return "\r\n" if crlf > lf else "\n"
+
+
+@dataclass
+class _Edit:
+    replace: dict[int, str] = field(default_factory=dict)  # first line of an entry -> new text
+    delete: set[int] = field(default_factory=set)
+    after: dict[int, list[str]] = field(default_factory=dict)  # insert after line index
+    tail: list[str] = field(default_factory=list)
+
+    def drop(self, entry: IniEntry) -> None:
+        self.delete.update(range(entry.start, entry.end + 1))
+
+    def substitute(self, entry: IniEntry, text: str) -> None:
+        self.drop(entry)
+        self.delete.discard(entry.start)
+        self.replace[entry.start] = text
+
+    def insert_after(self, index: int, text: str) -> None:
+        self.after.setdefault(index, []).append(text)
+
+    def apply(self, lines: list[str]) -> str:
+        out: list[str] = []
+        start: list[str] = self.after.get(-1, [])
+        out.extend(start)
+        for i, line in enumerate(lines):
+            if i in self.replace:
+                out.append(self.replace[i])
+            elif i not in self.delete:
+                out.append(line)
+            out.extend(self.after.get(i, []))
+        out.extend(self.tail)
+        return "".join(out)
+
+
+def _section_end(document: IniDocument, section_index: int) -> int:
+    """Index of the last line belonging to a section's entries (or its header)."""
+    section = document.sections[section_index]
+    if section.entries:
+        return section.entries[-1].end
+    return section.header
+
+
+def render_config(
+    config: MatomoConfig,
+    desired: Mapping[str, SettingValue],
+    *,
+    prune: bool = False,
+    activate: bool = False,
+    global_ini: Path | None = None,
+) -> tuple[str, Activation | None]:
+    """The new file text, and what activation did (None without ``activate``)."""
+    document = config.document
+    lines = list(document.lines)
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += _eol(lines)  # only the final line may lack an ending; give it one
+        document = replace(document, lines=lines)
+    eol = _eol(lines)
+    edit = _Edit()
+    plan = plan_config(config, desired, prune=prune)
+    pending = {c.setting: c for c in plan.pending}
+
+    oidc_indexes = [i for i, s in enumerate(document.sections) if s.name == PLUGIN]
+    entries: dict[str, list[IniEntry]] = {}
+    for i in oidc_indexes:
+        for entry in document.sections[i].entries:
+            entries.setdefault(entry.key, []).append(entry)
+
+    new_lines: list[str] = []
+    for name, change in pending.items():
+        existing = entries.get(name, [])
+        if change.action is Action.REMOVE:
+            for entry in existing:
+                edit.drop(entry)
+            continue
+        line = f"{name} = {encode_setting(desired[name])}{eol}"
+        if existing:
+            # The last one is what PHP reads; earlier duplicates are dead and go away.
+            for entry in existing[:-1]:
+                edit.drop(entry)
+            edit.substitute(existing[-1], line)
+        else:
+            new_lines.append(line)
+    if new_lines:
+        if oidc_indexes:
+            at = _section_end(document, oidc_indexes[-1])
+            for line in new_lines:
+                edit.insert_after(at, line)
+        else:
+            block = []
+            if lines and lines[-1].strip():
+                block.append(eol)
+            block.append(f"[{PLUGIN}]{eol}")
+            block.extend(new_lines)
+            edit.tail.extend(block)
+
+    activation: Activation | None = None
+    if activate:
+        activation = _activate(config, document, edit, eol, global_ini)
+    if not (edit.replace or edit.delete or edit.after or edit.tail):
+        return config.text, activation
+    return edit.apply(lines), activation
+
+
+def _activate(
+    config: MatomoConfig,
+    document: IniDocument,
+    edit: _Edit,
+    eol: str,
+    global_ini: Path | None,
+) -> Activation:
+    state = config.plugin_state(global_ini)
+    added: list[str] = []
+    copied: list[str] = []
+    for section_name, current, effective in (
+        ("Plugins", state.plugins, state.effective_plugins),
+        ("PluginsInstalled", state.installed, state.effective_installed),
+    ):
+        if effective is not None and PLUGIN in effective:
+            continue
+        line = f"{section_name}[] = {encode_value(PLUGIN)}{eol}"
+        if current is not None:
+            last = None
+            for section in document.sections_named(section_name):
+                for entry in section.entries:
+                    if entry.key == section_name and entry.array:
+                        last = entry
+            assert last is not None
+            edit.insert_after(last.end, line)
+        else:
+            if effective is None:
+                where = global_ini or config.path.parent / "global.ini.php"
+                raise ApplyError(
+                    f"{config.path} has no {section_name}[] list and {where} cannot be read, "
+                    "so a complete list cannot be written (a partial list would deactivate "
+                    "every other plugin)",
+                    hint="run ./console plugin:activate LoginOIDC in Matomo's folder instead, "
+                    "or apply without --activate",
+                )
+            full = [*effective, PLUGIN]
+            body = [f"{section_name}[] = {encode_value(name)}{eol}" for name in full]
+            sections = document.sections_named(section_name)
+            if sections:
+                index = document.sections.index(sections[-1])
+                at = _section_end(document, index)
+                for text in body:
+                    edit.insert_after(at, text)
+            else:
+                if edit.tail or (document.lines and document.lines[-1].strip()):
+                    edit.tail.append(eol)
+                edit.tail.append(f"[{section_name}]{eol}")
+                edit.tail.extend(body)
+            copied.append(section_name)
+        added.append(section_name)
+    return Activation(
+        already_active=not added,
+        added_to=tuple(added),
+        copied_from_global=tuple(copied),
+    )
+
+
+# --- applying -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConfigApplyResult:
+    plan: Plan
+    written: bool
+    backup: Path | None
+    activation: Activation | None
+    path: Path
+
+    def to_json(self, show_secrets: bool = False) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "plan": self.plan.to_json(show_secrets),
+            "written": self.written,
+            "backup": str(self.backup) if self.backup else None,
+            "activation": self.activation.to_json() if self.activation else None,
+        }
+
+
+def _check_writable(path: Path) -> None:
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise ApplyError(f"cannot write {path}: {exc.strerror}") from None
+    if not mode & 0o222 or not os.access(path, os.W_OK):
+        raise ApplyError(
+            f"{path} is read-only (mode {mode & 0o777:04o}); nothing was changed",
+            hint="make it writable for this user (e.g. chmod u+w), or run as the file's owner",
+        )
+
+
+def apply_config(
+    path: Path | str,
+    desired: Mapping[str, SettingValue],
+    *,
+    prune: bool = False,
+    activate: bool = False,
+    dry_run: bool = False,
+    global_ini: Path | None = None,
+    lock_timeout: float = 10.0,
+) -> ConfigApplyResult:
+    """Read, plan and (unless ``dry_run`` or in sync) write config.ini.php, under a lock.
+
+    The write is atomic (temp file, fsync, rename) with the file's mode and owner and a
+    timestamped backup of the old content. A symlinked config is written through to its target.
+    Nothing is written, and no backup made, when nothing would change.
+    """
+    path = Path(path)
+    real = Path(os.path.realpath(path))
+    with file_lock(real, timeout=lock_timeout):
+        config = MatomoConfig.load(real)
+        config.path = path
+        plan = plan_config(config, desired, prune=prune)
+        text, activation = render_config(
+            config, desired, prune=prune, activate=activate, global_ini=global_ini
+        )
+        data = text.encode("utf-8")
+        if dry_run or data == config.data:
+            return ConfigApplyResult(plan, False, None, activation, path)
+        # What we wrote must read back as planned, or we do not write it.
+        check = MatomoConfig.parse(data, path)
+        after = plan_config(check, desired, prune=prune)
+        if not after.in_sync:  # pragma: no cover - a bug guard
+            raise ApplyError(
+                f"internal check failed: the new {path} would not read back as planned",
+                hint="nothing was written; report this with --debug output",
+            )
+        _check_writable(real)
+        if real.read_bytes() != config.data:  # pragma: no cover - changed by a non-oidcsetup writer
+            raise ApplyError(
+                f"{path} changed while it was being updated; nothing was written",
+                hint="run the command again",
+            )
+        backup = atomic_write_bytes(real, data, backup=True)
+        return ConfigApplyResult(plan, True, backup, activation, path)
+
+
+def restore_config(
+    path: Path | str, backup: Path | str, *, lock_timeout: float = 10.0
+) -> Path | None:
+    """Put a backup back in place (atomically, under the lock); returns the backup of what was there."""
+    path, backup = Path(path), Path(backup)
+    real = Path(os.path.realpath(path))
+    try:
+        data = backup.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read backup {backup}: {exc.strerror}") from None
+    MatomoConfig.parse(data, backup)  # refuse to restore something that is not a Matomo config
+    with file_lock(real, timeout=lock_timeout):
+        if real.exists():
+            _check_writable(real)
+            if real.read_bytes() == data:
+                return None
+        return atomic_write_bytes(real, data, backup=real.exists())

@@ -1,0 +1,319 @@
+"""Login OIDC's system settings: names, types, plugin defaults, and the values an Integration wants.
+
+Source: the plugin's ``SystemSettings.php`` (dominik-th/matomo-plugin-LoginOIDC 3.0.1 to 5.0.0),
+summarised in ../shared/reference/matomo-loginoidc.md section 1.
+
+Every setting is written, flags included: a flag the profile leaves unset (``None``) is written
+with the plugin's default, so the applied state is fully determined by the profile and does not
+depend on what someone clicked in the UI before. (``autoLinking`` and
+``disablePasswordConfirmation`` exist from plugin 4.1.0 on; older plugins ignore them.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from oidcsetup.apps.matomo.inifile import check_env_name, check_representable
+from oidcsetup.apps.matomo.redirect import check_redirect_uri, rejects_query_redirects
+from oidcsetup.errors import UsageError, ValidationError
+from oidcsetup.integration import Integration
+from oidcsetup.urls import is_loopback_host
+
+PLUGIN = "LoginOIDC"
+
+
+@dataclass(frozen=True)
+class EnvRef:
+    """The client secret as a reference to an environment variable of Matomo's PHP process.
+
+    Only the config file can hold one (PHP's ini parser expands ``${NAME}``); the database
+    cannot, and ``./console config:set`` would store the ``$`` literally.
+    """
+
+    name: str
+
+    def __post_init__(self) -> None:
+        check_env_name(self.name)
+
+    def __str__(self) -> str:
+        return "${" + self.name + "}"
+
+
+SettingValue = str | bool | EnvRef
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    name: str
+    type: Literal["bool", "string"]
+    default: str | bool
+    title: str
+    since: str = "3.0.0"
+
+
+# In the order of SystemSettings.php (the order of the plugin's settings screen).
+SETTINGS: tuple[SettingSpec, ...] = (
+    SettingSpec("disableSuperuser", "bool", False, "Disable external login for superusers"),
+    SettingSpec(
+        "disablePasswordConfirmation", "bool", False, "Disable password confirmation", "4.1.0"
+    ),
+    SettingSpec("disableDirectLoginUrl", "bool", True, "Disable direct login url"),
+    SettingSpec(
+        "allowSignup",
+        "bool",
+        False,
+        "Create new users when users try to log in with unknown OIDC accounts",
+    ),
+    SettingSpec("bypassTwoFa", "bool", False, "Disable second factor when sign in with OIDC"),
+    SettingSpec("autoLinking", "bool", False, "Enable auto linking", "4.1.0"),
+    SettingSpec("authenticationName", "string", "OAuth login", "Name"),
+    SettingSpec(
+        "authorizeUrl", "string", "https://github.com/login/oauth/authorize", "Authorize URL"
+    ),
+    SettingSpec("tokenUrl", "string", "https://github.com/login/oauth/access_token", "Token URL"),
+    SettingSpec("userinfoUrl", "string", "https://api.github.com/user", "Userinfo URL"),
+    SettingSpec("endSessionUrl", "string", "", "Logout URL"),
+    SettingSpec("userinfoId", "string", "id", "Userinfo ID"),
+    SettingSpec("clientId", "string", "", "Client ID"),
+    SettingSpec("clientSecret", "string", "", "Client Secret"),
+    SettingSpec("scope", "string", "", "OAuth Scopes"),
+    SettingSpec("redirectUriOverride", "string", "", "Redirect URI override"),
+    SettingSpec("allowedSignupDomains", "string", "", "Restrict user creation to domains"),
+)
+SPECS: dict[str, SettingSpec] = {spec.name: spec for spec in SETTINGS}
+SETTING_NAMES: tuple[str, ...] = tuple(SPECS)
+URL_SETTINGS = ("authorizeUrl", "tokenUrl", "userinfoUrl", "endSessionUrl")
+SECRET_SETTING = "clientSecret"
+
+# MatomoApp field -> setting name, for the behaviour flags.
+FLAG_FIELDS: dict[str, str] = {
+    "disable_superuser": "disableSuperuser",
+    "disable_password_confirmation": "disablePasswordConfirmation",
+    "disable_direct_login_url": "disableDirectLoginUrl",
+    "allow_signup": "allowSignup",
+    "bypass_two_fa": "bypassTwoFa",
+    "auto_linking": "autoLinking",
+}
+
+
+@dataclass(frozen=True)
+class SettingWarning:
+    """A trap the settings walk into; ``code`` is stable for scripts (JSON output)."""
+
+    code: str
+    message: str
+    hint: str | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        return {"code": self.code, "message": self.message, "hint": self.hint}
+
+
+def stored_form(value: SettingValue) -> str:
+    """The string Matomo stores: bools "1"/"0" (database and config alike), strings as they are."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def coerce_stored(name: str, stored: str) -> str:
+    """A stored string as Matomo reads it for ``name``: bool settings become "1"/"0"
+    (PHP's ``settype($v, 'bool')``: "" and "0" are false, anything else true)."""
+    spec = SPECS.get(name)
+    if spec is not None and spec.type == "bool":
+        return "0" if stored in ("", "0") else "1"
+    return stored
+
+
+def desired_settings(
+    integration: Integration,
+    secret: str | None,
+    secret_as_env: str | None = None,
+) -> dict[str, SettingValue]:
+    """Every Login OIDC setting for this integration, in the plugin's order.
+
+    ``secret`` is the plaintext client secret; ``secret_as_env`` writes ``${NAME}`` instead.
+    With neither, ``clientSecret`` is left out (a target then keeps what it holds).
+    Raises UsageError when the provider endpoints are unknown, ValidationError for values
+    Matomo would not work with or that cannot be stored.
+    """
+    provider = integration.provider
+    app = integration.matomo
+    missing = [
+        flag
+        for flag, value in (
+            ("--authorization-endpoint", provider.authorization_endpoint),
+            ("--token-endpoint", provider.token_endpoint),
+            ("--userinfo-endpoint", provider.userinfo_endpoint),
+        )
+        if not value
+    ]
+    if missing:
+        raise UsageError(
+            "the provider's endpoints are not known: missing " + ", ".join(missing),
+            hint="run `oidcsetup discover ISSUER --save`, pass --issuer (discovered now) or "
+            "--preset NAME with --issuer, or give the endpoint flags",
+        )
+    values: dict[str, SettingValue] = {}
+    for spec in SETTINGS:
+        values[spec.name] = spec.default
+    for field_name, setting in FLAG_FIELDS.items():
+        flag = getattr(app, field_name)
+        if flag is not None:
+            values[setting] = bool(flag)
+    values["authenticationName"] = app.button_name or str(SPECS["authenticationName"].default)
+    values["authorizeUrl"] = provider.authorization_endpoint or ""
+    values["tokenUrl"] = provider.token_endpoint or ""
+    values["userinfoUrl"] = provider.userinfo_endpoint or ""
+    values["endSessionUrl"] = provider.end_session_endpoint or ""
+    values["userinfoId"] = app.userinfo_id
+    values["clientId"] = integration.client.client_id
+    values["scope"] = " ".join(integration.client.scopes)
+    values["redirectUriOverride"] = (
+        check_redirect_uri(app.redirect_uri_override, what="redirectUriOverride")
+        if app.redirect_uri_override
+        else ""
+    )
+    values["allowedSignupDomains"] = "\n".join(app.allowed_signup_domains)
+    if secret_as_env:
+        values[SECRET_SETTING] = EnvRef(secret_as_env)
+    elif secret is not None:
+        values[SECRET_SETTING] = secret
+    else:
+        del values[SECRET_SETTING]
+    validate_settings(values)
+    return values
+
+
+def validate_settings(values: Mapping[str, SettingValue]) -> None:
+    """Names, types and values the plugin's UI validators would check (a direct write skips them)."""
+    for name, value in values.items():
+        spec = SPECS.get(name)
+        if spec is None:
+            raise ValidationError(
+                f"unknown Login OIDC setting {name!r}",
+                hint="known settings: " + ", ".join(SETTING_NAMES),
+            )
+        if spec.type == "bool" and not isinstance(value, bool):
+            raise ValidationError(f"setting {name} must be a boolean, not {value!r}")
+        if spec.type == "string":
+            if isinstance(value, EnvRef):
+                if name != SECRET_SETTING:
+                    raise ValidationError(
+                        f"only clientSecret can be an environment reference, not {name}"
+                    )
+                continue
+            if not isinstance(value, str):
+                raise ValidationError(f"setting {name} must be a string, not {value!r}")
+            check_representable(value, f"setting {name}")
+    if not str(values.get("userinfoId", "x")).strip():
+        raise ValidationError(
+            "userinfoId must not be empty (the plugin refuses it)",
+            hint='use "sub", the OIDC subject claim',
+        )
+    for name in URL_SETTINGS:
+        url = values.get(name)
+        if isinstance(url, str) and url and not url.lower().startswith(("https://", "http://")):
+            raise ValidationError(
+                f"{name} {url!r} is not an http(s) URL",
+                hint="give the provider's absolute endpoint URL",
+            )
+    domains = values.get("allowedSignupDomains")
+    if isinstance(domains, str) and domains:
+        import re
+
+        for line in domains.split("\n"):
+            try:
+                re.compile(line)
+            except re.error as exc:
+                raise ValidationError(
+                    f"allowedSignupDomains entry {line!r} is not a valid regular expression: {exc}",
+                    hint=r"give one regex per entry, e.g. example\.com$",
+                ) from None
+
+
+def setting_warnings(
+    integration: Integration, values: Mapping[str, SettingValue]
+) -> list[SettingWarning]:
+    """The known traps (reference section 7) these settings walk into."""
+    warnings: list[SettingWarning] = []
+    userinfo_id = str(values.get("userinfoId", ""))
+    if userinfo_id != "sub":
+        warnings.append(
+            SettingWarning(
+                "userinfo-id-not-sub",
+                f'userinfoId is "{userinfo_id}", not "sub": an OIDC provider identifies users '
+                "by sub, and a claim missing from userinfo fails the login with "
+                '"Unexpected response from OAuth service"',
+                "use --userinfo-id sub unless the provider documents another claim",
+            )
+        )
+    scopes = str(values.get("scope", "")).split()
+    if "openid" not in scopes:
+        warnings.append(
+            SettingWarning(
+                "scope-without-openid",
+                "the scopes do not include openid: the provider answers as plain OAuth 2.0 "
+                "(no sub claim, no id_token for logout)",
+                'use --scopes "openid email"',
+            )
+        )
+    if values.get("allowSignup") is True and "email" not in scopes:
+        warnings.append(
+            SettingWarning(
+                "signup-without-email",
+                "allowSignup is on but the scopes do not include email: new users get their "
+                "login from the email claim, so signup fails",
+                'add email to the scopes (e.g. --scopes "openid email") and allow it for the '
+                "client at the provider",
+            )
+        )
+    if values.get("disableSuperuser") is True:
+        warnings.append(
+            SettingWarning(
+                "disable-superuser",
+                "disableSuperuser is on: super users can no longer log in through OIDC; "
+                "turned on before a super user's account is linked it can lock you out",
+                "link a super user first (apply matomo --link LOGIN=SUBJECT) and test the login",
+            )
+        )
+    provider = integration.provider
+    if not values.get("redirectUriOverride") and any(
+        rejects_query_redirects(url)
+        for url in (provider.issuer, provider.authorization_endpoint, provider.token_endpoint)
+    ):
+        warnings.append(
+            SettingWarning(
+                "provider-rejects-query-redirect",
+                "this provider (Azure AD / ADFS) refuses redirect URIs with a query string, "
+                "and Login OIDC's callback URL has one",
+                "set --redirect-uri-override to a path without a query (e.g. "
+                "https://matomo.example.com/oidc/callback) and rewrite it in the web server to "
+                "index.php?module=LoginOIDC&action=callback&provider=oidc",
+            )
+        )
+    if SECRET_SETTING not in values or values.get(SECRET_SETTING) == "":
+        warnings.append(
+            SettingWarning(
+                "no-client-secret",
+                "no client secret is set: Login OIDC stays disabled until clientSecret is filled",
+                'set OIDCSETUP_CLIENT_SECRET or client.secret = "env:NAME" in the profile, '
+                "or use --secret-as-env NAME",
+            )
+        )
+    for name in URL_SETTINGS:
+        url = values.get(name)
+        if isinstance(url, str) and url.lower().startswith("http://"):
+            from urllib.parse import urlsplit
+
+            if not is_loopback_host(urlsplit(url).hostname):
+                warnings.append(
+                    SettingWarning(
+                        "endpoint-not-https",
+                        f"{name} {url} is plain http on a non-loopback host: codes, tokens and "
+                        "the client secret travel unencrypted",
+                        "use the provider's https:// endpoints",
+                    )
+                )
+    return warnings

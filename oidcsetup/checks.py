@@ -1,0 +1,886 @@
+"""Preflight probes against the live provider and Matomo's settings (``oidcsetup check``).
+
+Each probe is a small function returning a :class:`ProbeResult` with a stable ``code``
+(documented in docs/check.md, never renamed). The probes send what Login OIDC sends:
+
+- the authorization request has client_id, redirect_uri, response_type=code, scope and state,
+  and no PKCE and no nonce (``Controller.php``), so a provider requiring PKCE shows up here;
+- the token request posts client_id and client_secret in the form body (client_secret_post)
+  with an authorization code that cannot be valid: ``invalid_grant`` proves the credentials
+  were accepted, ``invalid_client`` that they were not (RFC 6749 section 5.2);
+- userinfo is called with GET and a Bearer token and must answer plain JSON.
+
+Nothing here prints or returns the client secret.
+"""
+
+from __future__ import annotations
+
+import secrets as _secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
+
+from oidcsetup.errors import ExitCode, OidcSetupError, UnreachableError
+from oidcsetup.findings import Level
+from oidcsetup.http import NetworkOptions
+from oidcsetup.integration import MATOMO_AUTH_METHOD, Integration, ProviderEndpoints
+from oidcsetup.login import (
+    LoginEndpoints,
+    LoginError,
+    LoginResult,
+    LoginSettings,
+    authorization_error_hint,
+    client_auth,
+    http_client,
+    oauth_error,
+    page_error,
+    response_params,
+    run_login,
+    same_endpoint,
+)
+from oidcsetup.urls import normalize_url
+
+if TYPE_CHECKING:
+    import httpx
+
+Status = Literal["pass", "fail", "skip"]
+
+# Login OIDC refuses to start a login unless all of these are non-empty (isPluginSetup).
+REQUIRED_MATOMO_SETTINGS = (
+    "authorizeUrl",
+    "tokenUrl",
+    "userinfoUrl",
+    "clientId",
+    "clientSecret",
+    "userinfoId",
+)
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    name: str
+    status: Status
+    code: str
+    message: str
+    hint: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    unreachable: bool = False  # a network failure: the command exits 4
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": self.status,
+            "code": self.code,
+            "message": self.message,
+            "hint": self.hint,
+            "details": self.details,
+            "unreachable": self.unreachable,
+        }
+
+
+def passed(name: str, code: str, message: str, **details: Any) -> ProbeResult:
+    return ProbeResult(name, "pass", code, message, None, details)
+
+
+def failed(
+    name: str, code: str, message: str, hint: str | None = None, **details: Any
+) -> ProbeResult:
+    return ProbeResult(name, "fail", code, message, hint, details)
+
+
+def skipped(name: str, code: str, message: str, hint: str | None = None) -> ProbeResult:
+    return ProbeResult(name, "skip", code, message, hint)
+
+
+def unreachable_result(name: str, url: str, exc: BaseException) -> ProbeResult:
+    return ProbeResult(
+        name,
+        "fail",
+        f"{name}-unreachable",
+        f"cannot reach {url}: {type(exc).__name__}: {exc}",
+        "check that the provider runs and the URL, network and TLS settings (--ca-bundle)",
+        {"url": url},
+        unreachable=True,
+    )
+
+
+# --- what is probed ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MatomoCurrent:
+    """Login OIDC settings in place: stored strings by setting name (``${NAME}`` kept as is)."""
+
+    source: str  # e.g. "config file /var/www/matomo/config/config.ini.php"
+    values: Mapping[str, str]
+
+    def get(self, name: str) -> str:
+        """The value the plugin uses: the stored one, else the plugin's default."""
+        if name in self.values:
+            return self.values[name]
+        from oidcsetup.apps.matomo.settings import SPECS, stored_form
+
+        spec = SPECS.get(name)
+        return stored_form(spec.default) if spec else ""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a login uses: from the integration, or from Matomo's settings when given."""
+
+    client_id: str
+    secret: str | None = field(repr=False)
+    auth_method: str
+    scopes: tuple[str, ...]
+    redirect_uri: str | None
+    userinfo_id: str
+    allow_signup: bool
+    source: str = "profile"
+
+
+def is_env_reference(value: str) -> bool:
+    return value.startswith("${") and value.endswith("}")
+
+
+def target_from(integration: Integration, secret: str | None) -> Target:
+    from oidcsetup.apps.matomo.redirect import redirect_uris
+
+    try:
+        redirect: str | None = redirect_uris(integration.matomo)[0]
+    except OidcSetupError:
+        redirect = None
+    return Target(
+        client_id=integration.client.client_id,
+        secret=secret,
+        auth_method=integration.client.auth_method or MATOMO_AUTH_METHOD,
+        scopes=integration.client.scopes,
+        redirect_uri=redirect,
+        userinfo_id=integration.matomo.userinfo_id,
+        allow_signup=bool(integration.matomo.allow_signup),
+    )
+
+
+def matomo_redirect_uri(current: MatomoCurrent, integration: Integration) -> str | None:
+    """The redirect URI Matomo will send: its override, else its callback URL."""
+    from oidcsetup.apps.matomo.redirect import check_redirect_uri, redirect_uris
+
+    override = current.get("redirectUriOverride")
+    try:
+        if override:
+            return check_redirect_uri(override, what="redirectUriOverride")
+        return redirect_uris(replace(integration.matomo, redirect_uri_override=None))[0]
+    except OidcSetupError:
+        return None
+
+
+def target_from_matomo(target: Target, current: MatomoCurrent, integration: Integration) -> Target:
+    """Overlay what Matomo actually uses: that is what a real login will send."""
+    secret = current.get("clientSecret")
+    return replace(
+        target,
+        client_id=current.get("clientId") or target.client_id,
+        secret=target.secret if (not secret or is_env_reference(secret)) else secret,
+        auth_method=MATOMO_AUTH_METHOD,
+        scopes=tuple(current.get("scope").split()) or target.scopes,
+        redirect_uri=matomo_redirect_uri(current, integration) or target.redirect_uri,
+        userinfo_id=current.get("userinfoId") or target.userinfo_id,
+        allow_signup=current.get("allowSignup") not in ("", "0"),
+        source=current.source,
+    )
+
+
+# --- probes -----------------------------------------------------------------------------------
+
+
+def probe_discovery(
+    issuer: str | None, network: NetworkOptions
+) -> tuple[ProbeResult, dict[str, Any] | None]:
+    """Discovery reachable and valid as ``oidcsetup discover`` judges it (errors fail)."""
+    from oidcsetup.discovery import discover
+
+    name = "discovery"
+    if not issuer:
+        return skipped(name, "no-issuer", "no issuer configured", "pass --issuer URL"), None
+    try:
+        result = discover(issuer, network)
+    except UnreachableError as exc:
+        code = getattr(exc, "code", None) or "discovery-unreachable"
+        return (
+            ProbeResult(name, "fail", code, exc.message, exc.hint, {}, unreachable=True),
+            None,
+        )
+    except OidcSetupError as exc:
+        return failed(
+            name, getattr(exc, "code", None) or "discovery-invalid", exc.message, exc.hint
+        ), None
+    raw = getattr(result.metadata, "raw", None)
+    metadata = dict(raw) if isinstance(raw, Mapping) else None
+    errors = [f for f in result.findings if f.level is Level.ERROR]
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        return (
+            failed(
+                name,
+                first.code,
+                first.message + more,
+                first.hint,
+                findings=[f.to_json() for f in errors],
+            ),
+            metadata,
+        )
+    warnings = [f.to_json() for f in result.findings if f.level is Level.WARNING]
+    return (
+        passed(
+            name,
+            "discovery-ok",
+            f"the discovery document of {issuer} is valid"
+            + (f" ({len(warnings)} warning(s): run `oidcsetup discover`)" if warnings else ""),
+            document_url=result.document_url,
+            warnings=warnings,
+        ),
+        metadata,
+    )
+
+
+ENDPOINT_KEYS = (
+    ("authorization_endpoint", "authorizeUrl"),
+    ("token_endpoint", "tokenUrl"),
+    ("userinfo_endpoint", "userinfoUrl"),
+)
+
+
+def probe_endpoints(
+    metadata: Mapping[str, Any] | None,
+    configured: Mapping[str, str | None],
+    source: str,
+) -> ProbeResult:
+    """The endpoints Matomo uses (``configured``: Login OIDC names -> URL) equal the discovered."""
+    name = "endpoints"
+    if metadata is None:
+        return skipped(name, "no-discovery", "no discovery document to compare with")
+    if not any(configured.values()):
+        return skipped(name, "no-endpoints", f"no endpoints configured in {source}")
+    mismatches = []
+    for key, setting in ENDPOINT_KEYS:
+        want = metadata.get(key)
+        have = configured.get(setting)
+        if not have:
+            mismatches.append({"setting": setting, "configured": None, "discovered": want})
+        elif not isinstance(want, str) or normalize_url(have) != normalize_url(want):
+            mismatches.append({"setting": setting, "configured": have, "discovered": want})
+    if mismatches:
+        listed = ", ".join(
+            f"{m['setting']} is {m['configured'] or '(empty)'}, discovered {m['discovered']}"
+            for m in mismatches
+        )
+        return failed(
+            name,
+            "endpoint-mismatch",
+            f"{source}: {listed}",
+            "run `oidcsetup discover ISSUER --save` then `oidcsetup apply matomo`",
+            mismatches=mismatches,
+        )
+    return passed(name, "endpoints-match", f"the endpoints in {source} equal the discovered ones")
+
+
+def probe_redirect_uri(
+    client: httpx.Client, authorization_endpoint: str | None, target: Target
+) -> ProbeResult:
+    """An authorization request as Login OIDC sends it gets a login page or a redirect."""
+    import httpx
+
+    name = "redirect-uri"
+    if not authorization_endpoint:
+        return skipped(name, "no-authorization-endpoint", "the authorization endpoint is unknown")
+    if not target.redirect_uri:
+        return skipped(
+            name,
+            "no-redirect-uri",
+            "the redirect URI is unknown",
+            "pass --matomo-url (or --redirect-uri-override)",
+        )
+    params = {
+        "client_id": target.client_id,
+        "redirect_uri": target.redirect_uri,
+        "response_type": "code",
+        "scope": " ".join(target.scopes),
+        "state": _secrets.token_urlsafe(16),
+    }
+    details = {"redirect_uri": target.redirect_uri, "client_id": target.client_id}
+    try:
+        response = client.get(authorization_endpoint, params=params, follow_redirects=False)
+    except httpx.HTTPError as exc:
+        return unreachable_result(name, authorization_endpoint, exc)
+    if response.is_redirect and "location" in response.headers:
+        from urllib.parse import urljoin
+
+        location = urljoin(str(response.url), response.headers["location"])
+        redirect_params = response_params(location)
+        error = redirect_params.get("error")
+        if error:
+            return _authorization_failure(
+                name, error, redirect_params.get("error_description", ""), details
+            )
+        if same_endpoint(location, target.redirect_uri) and "code" in redirect_params:
+            return passed(
+                name,
+                "redirect-uri-accepted",
+                "the provider accepted the request and answered with a code (an SSO session)",
+                **details,
+            )
+        return passed(
+            name,
+            "redirect-uri-accepted",
+            f"the provider accepted {target.redirect_uri} for client {target.client_id} "
+            "and redirected to its login",
+            **details,
+        )
+    if response.status_code >= 400:
+        error, description = page_error(response)
+        return _authorization_failure(
+            name, error or "", description or "", details, status=response.status_code
+        )
+    if response.status_code == 200:
+        return passed(
+            name,
+            "redirect-uri-accepted",
+            f"the provider accepted {target.redirect_uri} and shows its login page",
+            **details,
+        )
+    return failed(
+        name,
+        "authorization-error",
+        f"the authorization endpoint answered HTTP {response.status_code}",
+        **details,
+    )
+
+
+def _authorization_failure(
+    name: str, error: str, description: str, details: dict[str, Any], status: int | None = None
+) -> ProbeResult:
+    text = description.lower()
+    if error == "invalid_redirect_uri" or (error == "invalid_request" and "redirect_uri" in text):
+        code = "redirect-uri-unregistered"
+        message = f"the provider refuses the redirect URI {details['redirect_uri']}"
+    elif error == "invalid_client":
+        code = "client-unknown"
+        message = f"the provider does not know client {details['client_id']!r}"
+    elif error == "unsupported_response_type" or (
+        error in ("invalid_request", "unauthorized_client") and "response_type" in text
+    ):
+        code = "response-type-unsupported"
+        message = "the provider refuses response_type=code for this client"
+    elif error == "unauthorized_client":
+        code = "client-unauthorized"
+        message = "the client may not use the authorization code flow"
+    elif error == "invalid_scope":
+        code = "scope-invalid"
+        message = "the provider refuses the requested scopes for this client"
+    elif "code_challenge" in text or "pkce" in text:
+        code = "pkce-required"
+        message = "the provider requires PKCE, which Login OIDC does not send"
+    elif not error:
+        code = "authorization-error"
+        message = f"the authorization endpoint answered an error page (HTTP {status})"
+    else:
+        code = "authorization-error"
+        message = f"the provider refused the authorization request: {error}"
+    if description:
+        message += f" ({error}: {description})"
+    elif error and code != "authorization-error":
+        message += f" ({error})"
+    return failed(
+        name,
+        code,
+        message,
+        authorization_error_hint(error, description),
+        error=error or None,
+        **details,
+    )
+
+
+def probe_client_auth(
+    client: httpx.Client,
+    token_endpoint: str | None,
+    target: Target,
+    methods_supported: tuple[str, ...] | list[str] = (),
+) -> ProbeResult:
+    """A token request with a bogus code and the client's credentials must get invalid_grant."""
+    import httpx
+
+    name = "client-auth"
+    if not token_endpoint:
+        return skipped(name, "no-token-endpoint", "the token endpoint is unknown")
+    if target.auth_method != "none" and not target.secret:
+        return skipped(
+            name,
+            "no-secret",
+            "no client secret is configured, so client authentication was not tried",
+            'set OIDCSETUP_CLIENT_SECRET or client.secret = "env:NAME" in the profile',
+        )
+    details = {"auth_method": target.auth_method, "client_id": target.client_id}
+    try:
+        error, description, status = _bogus_token_request(
+            client, token_endpoint, target, target.auth_method
+        )
+    except httpx.HTTPError as exc:
+        return unreachable_result(name, token_endpoint, exc)
+    if error == "invalid_grant":
+        return passed(
+            name,
+            "client-auth-ok",
+            f"the provider accepted the credentials of client {target.client_id!r} sent with "
+            f"{target.auth_method}",
+            **details,
+        )
+    if error == "invalid_client":
+        return _diagnose_invalid_client(client, token_endpoint, target, methods_supported, details)
+    if error == "unauthorized_client":
+        return failed(
+            name,
+            "client-grant-not-allowed",
+            "the client may not use the authorization_code grant",
+            "allow grant type authorization_code for the client at the provider",
+            **details,
+        )
+    return failed(
+        name,
+        "token-error",
+        f"unexpected answer of the token endpoint: HTTP {status}"
+        + (f", {error}" if error else "")
+        + (f" ({description})" if description else ""),
+        "expected invalid_grant for a made-up code; check the token endpoint URL",
+        **details,
+    )
+
+
+def _bogus_token_request(
+    client: httpx.Client, token_endpoint: str, target: Target, method: str
+) -> tuple[str | None, str | None, int]:
+    data = {
+        "grant_type": "authorization_code",
+        # A code no provider issued: any well-behaved provider answers invalid_grant after
+        # authenticating the client (RFC 6749 section 5.2), invalid_client before.
+        "code": "oidcsetup-check-" + _secrets.token_urlsafe(16),
+        "redirect_uri": target.redirect_uri or "",
+    }
+    if not data["redirect_uri"]:
+        del data["redirect_uri"]
+    fields, headers = client_auth(method, target.client_id, target.secret)
+    data.update(fields)
+    headers["Accept"] = "application/json"
+    response = client.post(token_endpoint, data=data, headers=headers)
+    error, description = oauth_error(response)
+    return error, description, response.status_code
+
+
+def _diagnose_invalid_client(
+    client: httpx.Client,
+    token_endpoint: str,
+    target: Target,
+    methods_supported: tuple[str, ...] | list[str],
+    details: dict[str, Any],
+) -> ProbeResult:
+    import httpx
+
+    name = "client-auth"
+    method = target.auth_method
+    if methods_supported and method not in methods_supported:
+        return failed(
+            name,
+            "client-auth-method",
+            f"the provider does not accept {method} (it offers "
+            f"{', '.join(methods_supported)}); Login OIDC can only send {MATOMO_AUTH_METHOD}",
+            f"configure the client at the provider with token_endpoint_auth_method: {method}",
+            methods_supported=list(methods_supported),
+            **details,
+        )
+    other = "client_secret_basic" if method == "client_secret_post" else "client_secret_post"
+    other_error: str | None = None
+    if target.secret:
+        try:
+            other_error, _, _ = _bogus_token_request(client, token_endpoint, target, other)
+        except httpx.HTTPError:
+            other_error = None
+    if other_error == "invalid_grant":
+        return failed(
+            name,
+            "client-auth-method",
+            f"the provider refuses the credentials sent with {method} but accepts them with "
+            f"{other}: the client is registered for {other}",
+            f"register the client with token_endpoint_auth_method: {method} (Login OIDC "
+            f"sends {MATOMO_AUTH_METHOD})",
+            **details,
+        )
+    return failed(
+        name,
+        "client-secret-wrong",
+        f"the provider refused the credentials of client {target.client_id!r} (invalid_client): "
+        "the secret is wrong or the client is unknown",
+        "make the secret in Matomo/the profile match the digest registered at the provider "
+        "(oidcsetup gen authelia), and restart the provider",
+        **details,
+    )
+
+
+def probe_scopes(
+    target: Target, scopes_supported: list[str] | tuple[str, ...] | None
+) -> ProbeResult:
+    name = "scopes"
+    requested = list(target.scopes)
+    if "openid" not in requested:
+        return failed(
+            name,
+            "scope-openid-missing",
+            "the scopes do not include openid, so the provider may not act as OpenID Connect",
+            'request "openid email" (--scopes)',
+            requested=requested,
+        )
+    if target.allow_signup and "email" not in requested:
+        return failed(
+            name,
+            "scope-email-missing",
+            "allowSignup is on but the email scope is not requested: new users cannot be created",
+            'add "email" to the scopes',
+            requested=requested,
+        )
+    if not scopes_supported:
+        return skipped(name, "scopes-not-advertised", "the provider lists no scopes_supported")
+    unsupported = [s for s in requested if s not in scopes_supported]
+    if unsupported:
+        return failed(
+            name,
+            "scope-unsupported",
+            "the provider does not support scope(s) " + ", ".join(unsupported),
+            "request only scopes from the provider's scopes_supported ("
+            + " ".join(scopes_supported)
+            + ")",
+            requested=requested,
+            unsupported=unsupported,
+        )
+    return passed(
+        name, "scopes-supported", "all requested scopes are supported: " + " ".join(requested)
+    )
+
+
+def probe_userinfo(client: httpx.Client, userinfo_endpoint: str | None) -> ProbeResult:
+    """userinfo answers; without a token 401/400 with an OAuth error is 'reachable'."""
+    import httpx
+
+    name = "userinfo"
+    if not userinfo_endpoint:
+        return failed(
+            name,
+            "userinfo-missing",
+            "no userinfo endpoint is known",
+            "Login OIDC reads the user from userinfo; the provider must offer it",
+        )
+    try:
+        response = client.get(userinfo_endpoint, headers={"Accept": "application/json"})
+    except httpx.HTTPError as exc:
+        return unreachable_result(name, userinfo_endpoint, exc)
+    error, _ = oauth_error(response)
+    bearer = "bearer" in response.headers.get("www-authenticate", "").lower()
+    if response.status_code in (400, 401) and (bearer or error):
+        return passed(name, "userinfo-reachable", f"{userinfo_endpoint} answers (asks for a token)")
+    return failed(
+        name,
+        "userinfo-error",
+        f"{userinfo_endpoint} answered HTTP {response.status_code} without a token, not 401",
+        "check the userinfo URL",
+    )
+
+
+def probe_claims(
+    result: LoginResult | None, error: LoginError | None, target: Target
+) -> ProbeResult:
+    name = "userinfo-claims"
+    if error is not None:
+        return failed(name, error.code, f"the test login failed: {error.message}", error.hint)
+    if result is None:
+        return skipped(
+            name,
+            "login-not-run",
+            f"the {target.userinfo_id!r} claim was not checked (needs a real login)",
+            "pass --login to log in headlessly (zero-click providers), or run `oidcsetup login`",
+        )
+    if result.userinfo_signed:
+        return failed(
+            name,
+            "userinfo-signed",
+            "userinfo answered a signed JWT; Login OIDC can only read plain JSON",
+            "configure the client at the provider to answer userinfo unsigned",
+        )
+    claims = sorted(result.userinfo)
+    if result.matomo_user in (None, ""):
+        return failed(
+            name,
+            "userinfo-claim-missing",
+            f"userinfo has no {target.userinfo_id!r} claim (it has: {', '.join(claims)})",
+            'set userinfoId to "sub" (--userinfo-id sub), or grant the scope carrying that claim',
+            claims=claims,
+        )
+    if target.allow_signup and not result.email:
+        return failed(
+            name,
+            "email-claim-missing",
+            "allowSignup is on but userinfo has no email claim",
+            "request the email scope and allow it for the client at the provider",
+            claims=claims,
+        )
+    return passed(
+        name,
+        "userinfo-claims-ok",
+        f"userinfo has {target.userinfo_id}={result.matomo_user!r}"
+        + (f" and email={result.email!r}" if result.email else ""),
+        claims=claims,
+    )
+
+
+def probe_matomo_settings(current: MatomoCurrent | None, want: Target) -> ProbeResult:
+    """Every setting the login needs is set, and agrees with the profile."""
+    name = "matomo-settings"
+    if current is None:
+        return skipped(
+            name, "no-matomo", "Matomo's settings were not read", "pass --config PATH or --db"
+        )
+    missing = [n for n in REQUIRED_MATOMO_SETTINGS if not current.get(n).strip()]
+    if missing:
+        return failed(
+            name,
+            "matomo-setting-missing",
+            f"{current.source}: Login OIDC stays disabled while {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} empty",
+            "run `oidcsetup apply matomo`",
+            missing=missing,
+        )
+    differs: list[str] = []
+    if current.get("clientId") != want.client_id:
+        differs.append(
+            f"clientId is {current.get('clientId')!r}, the profile says {want.client_id!r}"
+        )
+    if current.get("userinfoId") != want.userinfo_id:
+        differs.append(
+            f"userinfoId is {current.get('userinfoId')!r}, the profile says {want.userinfo_id!r}"
+        )
+    if current.get("scope").split() != list(want.scopes):
+        differs.append(
+            f"scope is {current.get('scope')!r}, the profile says {' '.join(want.scopes)!r}"
+        )
+    secret = current.get("clientSecret")
+    if want.secret and not is_env_reference(secret) and secret != want.secret:
+        differs.append("clientSecret differs from the profile's secret")
+    if differs:
+        return failed(
+            name,
+            "matomo-setting-differs",
+            f"{current.source}: " + "; ".join(differs),
+            "run `oidcsetup apply matomo` to write the profile's values",
+            differences=differs,
+        )
+    note = " (clientSecret from the environment of PHP)" if is_env_reference(secret) else ""
+    return passed(
+        name, "matomo-settings-complete", f"{current.source}: every needed setting is set{note}"
+    )
+
+
+def probe_matomo_redirect(
+    current: MatomoCurrent | None, integration: Integration, expected: str | None
+) -> ProbeResult:
+    """The redirect URI Matomo sends equals the one the profile registers at the provider."""
+    name = "matomo-redirect-uri"
+    if current is None:
+        return skipped(
+            name, "no-matomo", "Matomo's settings were not read", "pass --config or --db"
+        )
+    actual = matomo_redirect_uri(current, integration)
+    if actual is None:
+        return skipped(
+            name,
+            "no-matomo-url",
+            "Matomo's redirect URI cannot be derived without its URL",
+            "pass --matomo-url",
+        )
+    if expected is None:
+        return skipped(name, "no-redirect-uri", "the profile's redirect URI is unknown")
+    if actual != expected:
+        return failed(
+            name,
+            "matomo-redirect-uri-mismatch",
+            f"Matomo sends redirect_uri {actual}, but the provider has {expected} registered",
+            "make redirectUriOverride (or the Matomo URL) and the provider's redirect_uris agree "
+            "(oidcsetup apply matomo, oidcsetup gen authelia)",
+            matomo=actual,
+            registered=expected,
+        )
+    return passed(
+        name, "matomo-redirect-uri-ok", f"Matomo sends the registered redirect URI {actual}"
+    )
+
+
+# --- the whole check --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    probes: tuple[ProbeResult, ...]
+    login: LoginResult | None = None
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if any(p.unreachable for p in self.probes):
+            return ExitCode.UNREACHABLE
+        if any(p.status == "fail" for p in self.probes):
+            return ExitCode.FINDINGS
+        return ExitCode.OK
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code is ExitCode.OK
+
+    def to_json(self) -> dict[str, Any]:
+        counts = {s: sum(1 for p in self.probes if p.status == s) for s in ("pass", "fail", "skip")}
+        return {
+            "ok": self.ok,
+            "exit_code": int(self.exit_code),
+            "summary": counts,
+            "probes": [p.to_json() for p in self.probes],
+            "login": self.login.to_json() if self.login else None,
+        }
+
+
+def run_checks(
+    integration: Integration,
+    network: NetworkOptions,
+    *,
+    secret: str | None,
+    matomo: MatomoCurrent | None = None,
+    login: bool = False,
+    login_timeout: float = 30.0,
+    progress: Callable[[str], None] = lambda name: None,
+) -> CheckReport:
+    """Run every probe; a probe never raises for what it finds, only for a bug."""
+    provider = integration.provider
+    profile_target = target_from(integration, secret)
+    target = target_from_matomo(profile_target, matomo, integration) if matomo else profile_target
+    results: list[ProbeResult] = []
+    with http_client(network) as client:
+        progress("discovery")
+        if provider.preset and not provider.has_endpoints:
+            discovery, metadata, provider = _preset(integration)
+        else:
+            discovery, metadata = probe_discovery(provider.issuer, network)
+        results.append(discovery)
+        md = metadata or {}
+
+        def endpoint(key: str) -> str | None:
+            value = md.get(key) or getattr(provider, key)
+            return value if isinstance(value, str) and value else None
+
+        if matomo is not None:
+            configured = {s: matomo.get(s) or None for _, s in ENDPOINT_KEYS}
+            source = matomo.source
+        else:
+            configured = {s: getattr(provider, k) for k, s in ENDPOINT_KEYS}
+            source = "the profile"
+            if provider.source == "discovered" or not any(configured.values()):
+                configured = {}
+        results.append(probe_endpoints(metadata, configured, source))
+
+        if discovery.unreachable and not (
+            provider.has_endpoints and provider.source != "discovered"
+        ):
+            for probe in ("redirect-uri", "client-auth", "scopes", "userinfo", "userinfo-claims"):
+                results.append(
+                    skipped(probe, "provider-unreachable", "skipped: the provider is unreachable")
+                )
+        else:
+            progress("redirect-uri")
+            results.append(probe_redirect_uri(client, endpoint("authorization_endpoint"), target))
+            progress("client-auth")
+            methods = md.get("token_endpoint_auth_methods_supported") or list(
+                provider.token_endpoint_auth_methods_supported
+            )
+            results.append(
+                probe_client_auth(client, endpoint("token_endpoint"), target, methods or ())
+            )
+            scopes = md.get("scopes_supported") or list(provider.scopes_supported)
+            results.append(probe_scopes(target, scopes if isinstance(scopes, list) else None))
+            progress("userinfo")
+            results.append(probe_userinfo(client, endpoint("userinfo_endpoint")))
+            login_result: LoginResult | None = None
+            login_error: LoginError | None = None
+            if login:
+                progress("login")
+                login_result, login_error = _headless_login(
+                    target, endpoint, provider.issuer, network, login_timeout
+                )
+            results.append(probe_claims(login_result, login_error, target))
+    results.append(probe_matomo_settings(matomo, replace(profile_target, secret=secret)))
+    results.append(probe_matomo_redirect(matomo, integration, profile_target.redirect_uri))
+    return CheckReport(tuple(results), login_result if login else None)
+
+
+def _preset(integration: Integration) -> tuple[ProbeResult, None, ProviderEndpoints]:
+    from oidcsetup.discovery import from_preset
+
+    provider = integration.provider
+    try:
+        result = from_preset(provider.preset or "", provider.issuer)
+    except OidcSetupError as exc:
+        return failed("discovery", "preset-invalid", exc.message, exc.hint), None, provider
+    filled = replace(
+        result.endpoints,
+        **{
+            f: getattr(provider, f)
+            for f in ("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri")
+            if getattr(provider, f)
+        },
+    )
+    return (
+        skipped(
+            "discovery",
+            "preset",
+            f"not discovered: the endpoints are derived from preset {provider.preset!r}",
+        ),
+        None,
+        filled,
+    )
+
+
+def _headless_login(
+    target: Target,
+    endpoint: Callable[[str], str | None],
+    issuer: str | None,
+    network: NetworkOptions,
+    timeout: float,
+) -> tuple[LoginResult | None, LoginError | None]:
+    authorization, token = endpoint("authorization_endpoint"), endpoint("token_endpoint")
+    if not (issuer and authorization and token and target.redirect_uri):
+        return None, LoginError(
+            "the issuer, endpoints or redirect URI are unknown", code="login-not-possible"
+        )
+    try:
+        result = run_login(
+            LoginEndpoints(
+                issuer, authorization, token, endpoint("userinfo_endpoint"), endpoint("jwks_uri")
+            ),
+            LoginSettings(
+                client_id=target.client_id,
+                secret=target.secret,
+                auth_method=target.auth_method,
+                scopes=target.scopes,
+                userinfo_id=target.userinfo_id,
+                allow_signup=target.allow_signup,
+            ),
+            network,
+            mode="headless",
+            redirect_uri=target.redirect_uri,
+            timeout=timeout,
+        )
+    except LoginError as exc:
+        return None, exc
+    except OidcSetupError as exc:
+        return None, LoginError(exc.message, exc.hint, code="login-failed")
+    return result, None

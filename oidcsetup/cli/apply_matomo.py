@@ -1,0 +1,734 @@
+"""``oidcsetup apply matomo``: plan, then write Login OIDC's settings to config.ini.php and/or the DB.
+
+Thin: parse options, build the Integration, call configfile.py / database.py, render the plan.
+The JSON document of ``--json`` is described in docs/apply.md.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from oidcsetup.cli.context import AppContext
+from oidcsetup.cli.options import _SHARED, overrides, shared_options
+from oidcsetup.errors import UsageError, ValidationError
+
+if TYPE_CHECKING:
+    from oidcsetup.apps.matomo.database import DbSettings, MatomoDatabase
+    from oidcsetup.apps.matomo.plan import Plan
+
+# Endpoint flags: gen matomo's, unless options.py already shares them (then that wins).
+_ENDPOINTS = {
+    "authorization_endpoint": ("provider.authorization_endpoint", "--authorization-endpoint"),
+    "token_endpoint": ("provider.token_endpoint", "--token-endpoint"),
+    "userinfo_endpoint": ("provider.userinfo_endpoint", "--userinfo-endpoint"),
+    "end_session_endpoint": ("provider.end_session_endpoint", "--end-session-endpoint"),
+}
+_SHARED_NAMES = (
+    "issuer",
+    "preset",
+    "client_id",
+    "scopes",
+    "matomo_url",
+    "userinfo_id",
+    "redirect_uri_override",
+)
+
+
+def _endpoint_options(func: Any) -> Any:
+    for name, (_key, flag) in reversed(_ENDPOINTS.items()):
+        if name in _SHARED:
+            func = shared_options(name)(func)
+        else:
+            func = click.option(
+                flag,
+                name,
+                envvar=f"OIDCSETUP_{name.upper()}",
+                show_envvar=True,
+                default=None,
+                help=f"The provider's {name.replace('_', ' ')} (else from the profile).",
+            )(func)
+    return func
+
+
+def default_backup_dir() -> Path:
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "oidcsetup" / "backups"
+
+
+EPILOG = """\b
+Examples:
+  oidcsetup apply matomo --config /var/www/matomo/config/config.ini.php --dry-run
+  oidcsetup apply matomo --config /var/www/matomo/config/config.ini.php --activate
+  oidcsetup apply matomo --db --from-config /var/www/matomo/config/config.ini.php --check
+  OIDCSETUP_DB_PASSWORD=... oidcsetup apply matomo --db --dsn mysql://matomo@127.0.0.1:3306/matomo
+  oidcsetup apply matomo --db --from-config config.ini.php --link admin=3f2a9c1e-...
+  oidcsetup apply matomo --db --from-config config.ini.php --restore BACKUP.json
+
+\b
+The database password comes from $OIDCSETUP_DB_PASSWORD, the Matomo config file, or a prompt;
+never from the command line. Exit codes: 0 applied or in sync, 1 failure, 2 usage error,
+3 --check found drift, 4 database unreachable.
+"""
+
+
+@dataclass
+class _Report:
+    """Everything the command found and did, rendered as text or as the --json document."""
+
+    mode: str
+    targets: list[dict[str, Any]] = field(default_factory=list)
+    plans: list[Plan] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    plugin: dict[str, Any] = field(default_factory=dict)
+    link: dict[str, Any] | None = None
+    activation: dict[str, Any] | None = None
+    overridden: list[dict[str, Any]] = field(default_factory=list)
+    refused: dict[str, Any] | None = None
+    plans_shown: bool = False
+
+    def warn(self, code: str, message: str, hint: str | None = None) -> None:
+        self.warnings.append({"code": code, "message": message, "hint": hint})
+
+
+@click.command("matomo", epilog=EPILOG)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Target: Matomo's config/config.ini.php, edited in place ([LoginOIDC] only).",
+)
+@click.option(
+    "--db", "use_db", is_flag=True, help="Target: the plugin_setting table in Matomo's database."
+)
+@click.option(
+    "--dsn",
+    envvar="OIDCSETUP_DB_DSN",
+    show_envvar=True,
+    help="mysql://USER@HOST:PORT/DB[?prefix=matomo_&socket=PATH] (no password in it).",
+)
+@click.option(
+    "--from-config",
+    "from_config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Take the database connection from this config.ini.php's [database] section.",
+)
+@click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
+@click.option("--check", is_flag=True, help="Print the plan; exit 3 when anything would change.")
+@click.option(
+    "--activate",
+    is_flag=True,
+    help="Add LoginOIDC to Plugins[] and PluginsInstalled[] (needs --config).",
+)
+@click.option(
+    "--link",
+    "links",
+    multiple=True,
+    metavar="LOGIN=SUBJECT",
+    help="Link a Matomo user to a provider subject (loginoidc_provider; needs --db).",
+)
+@click.option(
+    "--restore",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="BACKUP",
+    help="Put back a backup made by an earlier apply (one target).",
+)
+@click.option("--prune", is_flag=True, help="Also remove [LoginOIDC] settings/rows not generated.")
+@click.option("--force", is_flag=True, help="Override the safety rails (disableSuperuser, links).")
+@click.option("--show-secrets", is_flag=True, help="Show the client secret in the plan.")
+@click.option(
+    "--secret-as-env",
+    metavar="NAME",
+    help="Write clientSecret to the config file as ${NAME} (read from Matomo's environment).",
+)
+@click.option(
+    "--backup-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="OIDCSETUP_BACKUP_DIR",
+    show_envvar=True,
+    help="Where database backups go (mode 0600). Default: ~/.local/state/oidcsetup/backups.",
+)
+@shared_options(*_SHARED_NAMES)
+@_endpoint_options
+@click.pass_obj
+def apply_matomo_command(app: AppContext, **kwargs: Any) -> None:
+    """Apply the Login OIDC settings to Matomo: print a plan, then write (or --dry-run/--check).
+
+    Writes exactly what `gen matomo` generates, the way Matomo stores it: into config.ini.php
+    (--config) and/or the plugin_setting table (--db). A second run reports "in sync" and
+    writes nothing. Previous values are backed up first; --restore puts them back.
+    """
+    _run(app, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _run(
+    app: AppContext,
+    *,
+    config_path: Path | None,
+    use_db: bool,
+    dsn: str | None,
+    from_config: Path | None,
+    dry_run: bool,
+    check: bool,
+    activate: bool,
+    links: tuple[str, ...],
+    restore: Path | None,
+    prune: bool,
+    force: bool,
+    show_secrets: bool,
+    secret_as_env: str | None,
+    backup_dir: Path | None,
+    **integration_options: Any,
+) -> None:
+    if dry_run and check:
+        raise UsageError("--dry-run and --check exclude each other", hint="use one of them")
+    if dsn and from_config:
+        raise UsageError(
+            "--dsn and --from-config exclude each other", hint="give the database one way"
+        )
+    if (dsn or from_config) and not use_db:
+        use_db = True  # naming a database means the database target
+    if not config_path and not use_db:
+        raise UsageError(
+            "no target: give --config PATH and/or --db",
+            hint="e.g. --config /var/www/matomo/config/config.ini.php, or --db --from-config PATH",
+        )
+    if activate and not config_path:
+        raise UsageError(
+            "--activate edits config.ini.php's plugin lists: give --config PATH",
+            hint="or run ./console plugin:activate LoginOIDC in Matomo's folder",
+        )
+    if links and not use_db:
+        raise UsageError(
+            "--link writes to the database: add --db", hint="with --dsn or --from-config"
+        )
+    parsed_links = [_parse_link(item) for item in links]
+    if secret_as_env and not config_path:
+        raise UsageError(
+            "--secret-as-env needs --config: the database cannot hold an environment reference",
+            hint="PHP expands ${NAME} only in config.ini.php",
+        )
+    mode = "check" if check else "dry-run" if dry_run else "apply"
+    report = _Report(mode="restore" if restore else mode)
+
+    db: MatomoDatabase | None = None
+    try:
+        if use_db:
+            db = _connect(app, dsn=dsn, from_config=from_config, config_path=config_path)
+        if restore is not None:
+            _restore(app, report, restore, config_path, db, write=mode == "apply")
+        else:
+            _apply(
+                app,
+                report,
+                integration_options,
+                config_path=config_path,
+                db=db,
+                from_config=from_config,
+                links=parsed_links,
+                activate=activate,
+                prune=prune,
+                force=force,
+                show_secrets=show_secrets,
+                secret_as_env=secret_as_env,
+                backup_dir=backup_dir or default_backup_dir(),
+                write=mode == "apply",
+            )
+    finally:
+        if db is not None:
+            db.close()
+    drift = (
+        any(not p.in_sync for p in report.plans)
+        or bool(report.link and report.link["action"] != "unchanged")
+        or bool(report.activation and not report.activation.get("already_active", True))
+    )
+    _render(app, report, show_secrets=show_secrets, drift=drift)
+    if check and drift:
+        raise click.exceptions.Exit(3)
+
+
+def _parse_link(item: str) -> tuple[str, str]:
+    login, sep, subject = item.partition("=")
+    if not sep or not login.strip() or not subject.strip():
+        raise UsageError(
+            f"--link {item!r}: expected LOGIN=SUBJECT", hint="e.g. --link admin=3f2a9c1e"
+        )
+    return login.strip(), subject.strip()
+
+
+def _prompt_password() -> str | None:
+    if not sys.stdin.isatty():
+        return None
+    value: str = click.prompt(
+        "Database password", hide_input=True, default="", show_default=False, err=True
+    )
+    return value
+
+
+def _db_settings(dsn: str | None, from_config: Path | None, config_path: Path | None) -> DbSettings:
+    from oidcsetup.apps.matomo import database
+
+    prompt = None if os.environ.get(database.PASSWORD_ENV) is not None else _prompt_password
+    if dsn:
+        return database.parse_dsn(dsn, prompt=prompt)
+    if from_config:
+        return database.settings_from_matomo_config(from_config)
+    from_env = database.settings_from_env(prompt=prompt)
+    if from_env is not None:
+        return from_env
+    if config_path:
+        return database.settings_from_matomo_config(config_path)
+    raise UsageError(
+        "--db needs a database: --dsn DSN, --from-config PATH or OIDCSETUP_DB_* variables",
+        hint="e.g. --db --from-config /var/www/matomo/config/config.ini.php",
+    )
+
+
+def _connect(
+    app: AppContext, *, dsn: str | None, from_config: Path | None, config_path: Path | None
+) -> MatomoDatabase:
+    from oidcsetup.apps.matomo.database import MatomoDatabase
+
+    settings = _db_settings(dsn, from_config, config_path)
+    with app.output.spinner(f"connecting to {settings.where}"):
+        db = MatomoDatabase.connect(settings)
+    db.schema()  # a missing plugin_setting table is an error before anything is planned
+    return db
+
+
+# --- restore -----------------------------------------------------------------------------------
+
+
+def _restore(
+    app: AppContext,
+    report: _Report,
+    backup: Path,
+    config_path: Path | None,
+    db: MatomoDatabase | None,
+    *,
+    write: bool,
+) -> None:
+    from oidcsetup.apps.matomo.plan import diff_settings
+
+    if config_path and db:
+        raise UsageError("--restore restores one target: give --config or --db, not both")
+    if db is not None:
+        from oidcsetup.apps.matomo.database import flatten_rows, read_backup
+
+        saved = read_backup(backup)
+        if not write:
+            plan = diff_settings(
+                db.read_settings(), flatten_rows(saved), prune=True, target=db.target
+            )
+            report.plans.append(plan)
+            report.targets.append(
+                {
+                    **plan.to_json(True),
+                    "written": False,
+                    "backup": None,
+                    "restored_from": str(backup),
+                }
+            )
+            return
+        result = db.restore(backup)
+        report.plans.append(result.plan)
+        report.targets.append({**result.to_json(True), "restored_from": str(backup)})
+        return
+    assert config_path is not None
+    from oidcsetup.apps.matomo.configfile import MatomoConfig, restore_config
+
+    try:
+        saved_config = MatomoConfig.parse(backup.read_bytes(), backup)
+    except OSError as exc:
+        from oidcsetup.errors import InputError
+
+        raise InputError(f"cannot read backup {backup}: {exc.strerror}") from None
+    current = MatomoConfig.load(config_path)
+    plan = diff_settings(
+        current.current_settings(),
+        saved_config.current_settings(),
+        prune=True,
+        target=f"config:{config_path}",
+    )
+    report.plans.append(plan)
+    written, previous = False, None
+    if write:
+        identical = current.data == saved_config.data
+        previous = restore_config(config_path, backup)
+        written = not identical
+    report.targets.append(
+        {
+            **plan.to_json(True),
+            "written": written,
+            "backup": str(previous) if previous else None,
+            "restored_from": str(backup),
+        }
+    )
+
+
+# --- apply -------------------------------------------------------------------------------------
+
+
+def _apply(
+    app: AppContext,
+    report: _Report,
+    integration_options: dict[str, Any],
+    *,
+    config_path: Path | None,
+    db: MatomoDatabase | None,
+    from_config: Path | None,
+    links: list[tuple[str, str]],
+    activate: bool,
+    prune: bool,
+    force: bool,
+    show_secrets: bool,
+    secret_as_env: str | None,
+    backup_dir: Path,
+    write: bool,
+) -> None:
+    from oidcsetup.apps.matomo.configfile import MatomoConfig, apply_config
+    from oidcsetup.apps.matomo.settings import (
+        SECRET_SETTING,
+        SETTING_NAMES,
+        EnvRef,
+        desired_settings,
+        setting_warnings,
+        stored_form,
+    )
+    from oidcsetup.secretref import resolve_secret
+
+    values = overrides(integration_options)
+    for name, (key, _flag) in _ENDPOINTS.items():
+        if name not in _SHARED and integration_options.get(name):
+            values[key] = integration_options[name]
+    integration = app.integration(values)
+    resolved = (
+        None
+        if secret_as_env
+        else resolve_secret(integration.client.secret, base_dir=app.profile.parent)
+    )
+    desired = desired_settings(integration, resolved.value if resolved else None, secret_as_env)
+
+    # What is there now, per target.
+    config_plan = None
+    config_doc = MatomoConfig.load(config_path) if config_path else None
+    if config_path:
+        dry = apply_config(config_path, desired, prune=prune, activate=activate, dry_run=True)
+        config_plan = dry.plan
+        if dry.activation is not None:
+            report.activation = dry.activation.to_json()
+    desired_db = {k: stored_form(v) for k, v in desired.items() if not isinstance(v, EnvRef)}
+    db_plan = db.plan(desired_db, prune=prune, known=SETTING_NAMES) if db else None
+
+    # Plugin state.
+    source_config = config_doc or (MatomoConfig.load(from_config) if from_config else None)
+    if source_config is not None:
+        report.plugin["config"] = source_config.plugin_state().to_json()
+    if db is not None:
+        report.plugin["database"] = db.plugin_state().to_json()
+        if not report.plugin["database"]["provider_table"]:
+            report.warn(
+                "plugin-table-missing",
+                f"table {db.settings.prefix}loginoidc_provider does not exist: LoginOIDC was never "
+                "activated in this Matomo",
+                "activate it once: ./console plugin:activate LoginOIDC (this creates the table)",
+            )
+
+    # A value pinned in config.ini.php wins over the database (SystemSetting): say so.
+    if db_plan is not None and source_config is not None:
+        pinned = source_config.current_settings()
+        if config_path:  # the file is a target too: it will hold what we write
+            pinned = {**pinned, **{k: stored_form(v) for k, v in desired.items()}}
+        for name, value in pinned.items():
+            if name in desired_db and value != desired_db[name]:
+                report.overridden.append(
+                    {"setting": name, "config": value, "database": desired_db[name]}
+                )
+        if report.overridden:
+            names = ", ".join(o["setting"] for o in report.overridden)
+            report.warn(
+                "config-overrides-database",
+                f"config.ini.php [LoginOIDC] sets {names} to other values than the database gets; "
+                "Matomo uses the config file's values",
+                "apply to the config file too (--config PATH), or remove those keys from it",
+            )
+
+    # Warnings about the settings themselves.
+    current_secret = None
+    if config_plan is not None:
+        current_secret = next(
+            (c.old for c in config_plan.changes if c.setting == SECRET_SETTING), None
+        )
+    if db is not None and not current_secret:
+        current_secret = db.read_settings().get(SECRET_SETTING)
+    for warning in setting_warnings(integration, desired):
+        if warning.code == "no-client-secret" and current_secret:
+            report.warn(
+                "client-secret-unmanaged",
+                "no client secret given: the secret already stored in Matomo is kept as it is",
+                "set OIDCSETUP_CLIENT_SECRET (or client.secret in the profile) to manage it",
+            )
+            continue
+        if warning.code == "disable-superuser":
+            continue  # the safety rail below says it precisely
+        report.warnings.append(warning.to_json())
+
+    # Links (dry run first: the safety rail counts a super user linked in this same run).
+    link_results = (
+        [db.link(login, subject, dry_run=True, force=force) for login, subject in links]
+        if db
+        else []
+    )
+
+    # Safety rail: disableSuperuser before any super user can log in through OIDC.
+    plans = [p for p in (config_plan, db_plan) if p is not None]
+    turning_on = any(
+        c.setting == "disableSuperuser" and c.new == "1" and c.action.value in ("added", "changed")
+        for p in plans
+        for c in p.pending
+    )
+    if turning_on:
+        linked = db.linked_superusers() if db else None
+        if linked is not None:
+            linked = sorted({*linked, *(r.login for r in link_results if r.superuser)})
+        if not linked:
+            why = (
+                "no super user is linked to an OIDC account yet"
+                if linked is not None
+                else "whether a super user is linked cannot be checked without --db"
+            )
+            report.refused = {
+                "code": "disable-superuser-unlinked",
+                "message": f"refusing to turn on disableSuperuser: {why}",
+                "hint": "link one first (--link LOGIN=SUBJECT) and test the login, or pass --force",
+                "forced": force,
+            }
+        else:
+            report.warn(
+                "disable-superuser",
+                f"disableSuperuser is on: linked super users ({', '.join(linked)}) will log in "
+                "with their Matomo password only",
+            )
+
+    report.plans.extend(plans)
+    if not write:
+        if config_plan is not None:
+            report.targets.append({**config_plan.to_json(True), "written": False, "backup": None})
+        if db_plan is not None:
+            report.targets.append({**db_plan.to_json(True), "written": False, "backup": None})
+        if link_results:
+            report.link = link_results[-1].to_json()
+            report.link["all"] = [r.to_json() for r in link_results]
+        return
+    if report.refused and not force:
+        if not app.json_mode:  # --json: the error document says it (one JSON document only)
+            _render(app, report, show_secrets=show_secrets, drift=True)
+        raise ValidationError(report.refused["message"], hint=report.refused["hint"])
+
+    if not app.json_mode:
+        _render_plans(app, report, show_secrets)
+    # Write: links, then the database (one transaction), then the config file (atomic rename).
+    done: list[str] = []
+    try:
+        if db is not None:
+            link_results = [db.link(login, subject, force=force) for login, subject in links]
+            if link_results:
+                done.append("links")
+            db_result = db.apply(
+                desired_db, prune=prune, known=SETTING_NAMES, backup_dir=backup_dir
+            )
+            report.plans[report.plans.index(db_plan)] = db_result.plan  # type: ignore[arg-type]
+            report.targets.append(db_result.to_json(True))
+            if db_result.written:
+                done.append(f"database (backup {db_result.backup})")
+        if config_path is not None:
+            result = apply_config(config_path, desired, prune=prune, activate=activate)
+            report.targets.insert(
+                0,
+                {
+                    **result.plan.to_json(True),
+                    "written": result.written,
+                    "backup": str(result.backup) if result.backup else None,
+                },
+            )
+            if result.activation is not None:
+                report.activation = result.activation.to_json()
+    except Exception:
+        if done:
+            app.output.warn("already written before the failure: " + "; ".join(done))
+        raise
+    if link_results:
+        report.link = link_results[-1].to_json()
+        report.link["all"] = [r.to_json() for r in link_results]
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+def _render(app: AppContext, report: _Report, *, show_secrets: bool, drift: bool) -> None:
+    out = app.output
+    if app.json_mode:
+        out.json(
+            {
+                "ok": report.refused is None or bool(report.refused.get("forced")),
+                "mode": report.mode,
+                "in_sync": not drift,
+                "written": any(t.get("written") for t in report.targets)
+                or bool(
+                    report.link and report.mode == "apply" and report.link["action"] != "unchanged"
+                ),
+                "targets": [_masked_target(t, show_secrets) for t in report.targets],
+                "plugin": report.plugin,
+                "activation": report.activation,
+                "link": report.link,
+                "overridden_by_config": [
+                    _mask_override(o, show_secrets) for o in report.overridden
+                ],
+                "refused": report.refused,
+                "warnings": report.warnings,
+            }
+        )
+        if report.refused is None or report.refused.get("forced") or report.mode != "apply":
+            for warning in report.warnings:
+                out.warn(warning["message"], warning.get("hint"))
+        return
+    if not report.plans_shown:
+        _render_plans(app, report, show_secrets)
+    for plan, target in zip(report.plans, report.targets, strict=False):
+        if plan.in_sync:
+            out.info(f"{plan.target}: in sync, nothing to write")
+        elif target.get("written"):
+            backup = target.get("backup")
+            out.info(
+                f"{plan.target}: wrote {len(plan.pending)} change(s)"
+                + (f"; previous values saved to {backup}" if backup else "")
+            )
+        elif report.mode in ("check", "dry-run"):
+            out.info(
+                f"{plan.target}: {len(plan.pending)} change(s) pending ({report.mode}: nothing written)"
+            )
+    if report.link:
+        for item in report.link.get("all", [report.link]):
+            verb = {
+                "added": "link added",
+                "changed": "link changed",
+                "unchanged": "already linked",
+            }[item["action"]]
+            tail = (
+                ""
+                if report.mode == "apply" or item["action"] == "unchanged"
+                else f" ({report.mode}: not written)"
+            )
+            out.info(f"{item['login']} -> {item['subject']}: {verb}{tail}")
+    if report.activation:
+        act = report.activation
+        if act.get("already_active"):
+            out.info("LoginOIDC is already in Plugins[] and PluginsInstalled[]")
+        else:
+            out.info(f"LoginOIDC activation: added to {', '.join(act.get('added_to', []))}")
+            out.info("  note: " + act.get("note", ""))
+    config_state = report.plugin.get("config")
+    if config_state is not None and not config_state.get("activated") and not report.activation:
+        out.warn(
+            "LoginOIDC is not in the config's Plugins[] list",
+            hint="add --activate, or run ./console plugin:activate LoginOIDC",
+        )
+    for warning in report.warnings:
+        out.warn(warning["message"], warning.get("hint"))
+    if report.refused and report.mode != "apply":
+        out.warn(
+            report.refused["message"]
+            + (" (overridden by --force)" if report.refused.get("forced") else ""),
+            report.refused["hint"],
+        )
+    elif report.refused and report.refused.get("forced"):
+        out.warn(report.refused["message"] + " (overridden by --force)")
+    if not drift and report.mode != "restore":
+        out.text("in sync: nothing to do")
+
+
+def _render_plans(app: AppContext, report: _Report, show_secrets: bool) -> None:
+    """The plan tables (text mode), printed before anything is written."""
+    from oidcsetup.apps.matomo.plan import Action
+
+    out = app.output
+    report.plans_shown = True
+    for plan in report.plans:
+        rows = []
+        for change in plan.changes:
+            if change.action is Action.UNCHANGED:
+                rows.append(
+                    [
+                        change.setting,
+                        change.action.value,
+                        _short(_shown(change.setting, change.new, show_secrets)),
+                    ]
+                )
+                continue
+            old = _shown(change.setting, change.old, show_secrets)
+            new = _shown(change.setting, change.new, show_secrets)
+            shown = (
+                f"{_short(old)} -> {_short(new)}"
+                if old is not None and new is not None
+                else _short(new if new is not None else old)
+            )
+            rows.append([change.setting, change.action.value, shown])
+        counts = {a: sum(1 for c in plan.changes if c.action is a) for a in Action}
+        summary = ", ".join(f"{n} {a.value}" for a, n in counts.items() if n)
+        out.table(
+            ["setting", "action", "value"], rows, title=f"{plan.target}: {summary or 'no settings'}"
+        )
+
+
+def _short(value: str | None, limit: int = 60) -> str:
+    if value is None:
+        return "(absent)"
+    text = value.replace("\n", "\\n")
+    if text == "":
+        return '""'
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _masked_target(target: dict[str, Any], show_secrets: bool) -> dict[str, Any]:
+    from oidcsetup.apps.matomo.plan import SECRET_SETTINGS
+
+    if show_secrets:
+        return target
+    changes = []
+    for change in target.get("changes", []):
+        if change["setting"] in SECRET_SETTINGS:
+            change = {
+                **change,
+                "old": _shown(change["setting"], change["old"], False),
+                "new": _shown(change["setting"], change["new"], False),
+            }
+        changes.append(change)
+    return {**target, "changes": changes}
+
+
+def _shown(setting: str, value: str | None, show_secrets: bool) -> str | None:
+    """A value for output: the secret masked unless asked; ${NAME} references are not secret."""
+    from oidcsetup.apps.matomo.plan import SECRET_SETTINGS
+    from oidcsetup.secretref import mask
+
+    if value is None or show_secrets or setting not in SECRET_SETTINGS:
+        return value
+    if value.startswith("${") and value.endswith("}"):
+        return value
+    return mask(value)
+
+
+def _mask_override(item: dict[str, Any], show_secrets: bool) -> dict[str, Any]:
+    return {
+        **item,
+        "config": _shown(item["setting"], item["config"], show_secrets),
+        "database": _shown(item["setting"], item["database"], show_secrets),
+    }

@@ -1,0 +1,161 @@
+"""``oidcsetup check``: probe the live provider (and Matomo's settings) before a user logs in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from oidcsetup.cli.context import AppContext
+from oidcsetup.cli.options import overrides, shared_options
+from oidcsetup.errors import UsageError
+
+SHARED = (
+    "issuer",
+    "preset",
+    "client_id",
+    "matomo_url",
+    "scopes",
+    "userinfo_id",
+    "redirect_uri_override",
+)
+
+
+@click.command(
+    "check",
+    epilog="""\b
+Examples:
+  oidcsetup check
+  oidcsetup check --issuer https://auth.example.com --matomo-url https://matomo.example.com
+  oidcsetup check --config /var/www/matomo/config/config.ini.php --login
+  oidcsetup check --db --dsn mysql://matomo@127.0.0.1/matomo --json
+\b
+Exit codes: 0 every probe passed (or was skipped), 3 a probe failed, 4 the provider (or the
+database) could not be reached. The client secret comes from $OIDCSETUP_CLIENT_SECRET or the
+profile's client.secret reference and is never printed.
+""",
+)
+@shared_options(*SHARED)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Matomo's config/config.ini.php: check the [LoginOIDC] settings in place.",
+)
+@click.option("--db", "use_db", is_flag=True, help="Check the settings in Matomo's database.")
+@click.option(
+    "--dsn",
+    envvar="OIDCSETUP_DB_DSN",
+    show_envvar=True,
+    help="mysql://USER@HOST:PORT/DB?prefix=matomo_ for --db (password in $OIDCSETUP_DB_PASSWORD).",
+)
+@click.option(
+    "--from-config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read --db's connection from this config.ini.php [database] section (default: --config).",
+)
+@click.option(
+    "--login",
+    "do_login",
+    is_flag=True,
+    help="Also log in headlessly (works only when the provider logs in without a form) "
+    "and check the userinfo claims Matomo needs.",
+)
+@click.option(
+    "--login-timeout", type=float, default=30.0, show_default=True, help="Seconds for --login."
+)
+@click.pass_obj
+def check_command(
+    app: AppContext,
+    config_path: Path | None,
+    use_db: bool,
+    dsn: str | None,
+    from_config: Path | None,
+    do_login: bool,
+    login_timeout: float,
+    **kwargs: Any,
+) -> None:
+    """Probe the provider with the integration's values and report each probe.
+
+    Discovery, the redirect URI, client authentication with the method Login OIDC uses
+    (client_secret_post), the scopes, userinfo, and with --config/--db the settings Matomo
+    has in place. Each failed probe names the exact cause and the fix.
+    """
+    from oidcsetup.checks import MatomoCurrent, run_checks
+    from oidcsetup.secretref import resolve_secret
+
+    if (dsn or from_config) and not use_db:
+        raise UsageError("--dsn and --from-config go with --db", hint="add --db")
+    integration = app.integration(overrides(kwargs))
+    resolved = resolve_secret(integration.client.secret, base_dir=app.profile.parent)
+    matomo: MatomoCurrent | None = None
+    if config_path or use_db:
+        matomo = read_matomo(config_path, use_db, dsn, from_config)
+    with app.output.spinner("checking"):
+        report = run_checks(
+            integration,
+            app.network,
+            secret=resolved.value if resolved else None,
+            matomo=matomo,
+            login=do_login,
+            login_timeout=login_timeout,
+        )
+    if app.json_mode:
+        app.output.json(report.to_json())
+    else:
+        render(app, report)
+    if report.exit_code:
+        raise click.exceptions.Exit(int(report.exit_code))
+
+
+def render(app: AppContext, report: Any) -> None:
+    marks = {"pass": "ok", "fail": "FAIL", "skip": "skip"}
+    rows = [(marks[p.status], p.name, p.code, p.message) for p in report.probes]
+    app.output.table(("", "probe", "code", "result"), rows, title="oidcsetup check")
+    for probe in report.probes:
+        if probe.status == "fail" and probe.hint:
+            app.output.info(f"{probe.name}: hint: {probe.hint}")
+    counts = report.to_json()["summary"]
+    summary = f"{counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped"
+    if report.ok:
+        app.output.info(summary)
+    else:
+        app.output.error(summary)
+
+
+def read_matomo(
+    config_path: Path | None, use_db: bool, dsn: str | None, from_config: Path | None
+) -> Any:
+    """Login OIDC settings as Matomo resolves them: database rows, then config.ini.php on top."""
+    from oidcsetup.checks import MatomoCurrent
+
+    values: dict[str, str] = {}
+    sources: list[str] = []
+    if use_db:
+        from oidcsetup.apps.matomo.database import (
+            MatomoDatabase,
+            parse_dsn,
+            settings_from_matomo_config,
+        )
+
+        if dsn:
+            settings = parse_dsn(dsn)
+        elif from_config or config_path:
+            settings = settings_from_matomo_config(from_config or config_path)  # type: ignore[arg-type]
+        else:
+            raise UsageError("--db needs --dsn DSN or --from-config PATH (or --config PATH)")
+        with MatomoDatabase.connect(settings) as database:
+            values.update(database.read_settings())
+        sources.append(f"database {settings.where}")
+    if config_path:
+        values.update(read_config_settings(config_path))
+        sources.append(f"config file {config_path}")
+    return MatomoCurrent(" + ".join(sources), values)
+
+
+def read_config_settings(path: Path) -> dict[str, str]:
+    """[LoginOIDC] of a config.ini.php as Matomo reads it (entities decoded, ${ENV} kept)."""
+    from oidcsetup.apps.matomo.configfile import MatomoConfig
+
+    return MatomoConfig.load(path).current_settings()

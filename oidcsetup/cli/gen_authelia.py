@@ -1,0 +1,259 @@
+"""``oidcsetup gen authelia``: Authelia's client entry for the integration (paste or merge)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from oidcsetup.cli.context import AppContext
+from oidcsetup.cli.options import overrides, shared_options
+from oidcsetup.cli.secret import ALGORITHM_CHOICES
+from oidcsetup.errors import ExitCode, FindingsError
+from oidcsetup.providers.authelia.model import SUPPORTED_VERSIONS
+
+CONSENT_MODES = ("auto", "explicit", "implicit", "pre-configured")
+
+
+@click.command(
+    "authelia",
+    epilog="""\b
+Examples:
+  oidcsetup gen authelia --matomo-url https://matomo.example.com
+  oidcsetup gen authelia --authelia-version 4.38 --client-id matomo --client-name Matomo
+  oidcsetup gen authelia --merge /etc/authelia/configuration.yml --dry-run
+  OIDCSETUP_CLIENT_SECRET=... oidcsetup --json gen authelia --merge configuration.yml
+
+\b
+The plaintext secret comes from $OIDCSETUP_CLIENT_SECRET or the profile's client.secret; when
+there is none, a new one is generated into --secret-file (default ./<client_id>.secret, mode
+0600) and reused by the next runs. Authelia gets only its digest.
+Exit status: 0 ok or in sync, 1 failure, 3 the entry breaks a rule of Authelia.
+""",
+)
+@shared_options("client_id", "client_name", "matomo_url", "scopes", "redirect_uri_override")
+@click.option(
+    "--authelia-version",
+    type=click.Choice(SUPPORTED_VERSIONS),
+    envvar="OIDCSETUP_AUTHELIA_VERSION",
+    show_envvar=True,
+    default=None,
+    help="Authelia version whose key names and values to use. Default: the profile's, else 4.39.",
+)
+@click.option(
+    "--authorization-policy",
+    envvar="OIDCSETUP_AUTHORIZATION_POLICY",
+    default=None,
+    help="one_factor, two_factor (default) or a policy named in authorization_policies.",
+)
+@click.option(
+    "--consent-mode",
+    type=click.Choice(CONSENT_MODES),
+    envvar="OIDCSETUP_CONSENT_MODE",
+    default=None,
+    help="Authelia's consent_mode for the client (left out: Authelia's default, auto).",
+)
+@click.option(
+    "--pre-configured-consent-duration",
+    "consent_duration",
+    envvar="OIDCSETUP_PRE_CONFIGURED_CONSENT_DURATION",
+    default=None,
+    help="How long a remembered consent lasts, e.g. '1 week' or '1y'.",
+)
+@click.option(
+    "--algorithm",
+    type=click.Choice(ALGORITHM_CHOICES),
+    default="pbkdf2-sha512",
+    show_default=True,
+    envvar="OIDCSETUP_DIGEST_ALGORITHM",
+    help="Digest format for client_secret.",
+)
+@click.option(
+    "--merge",
+    "merge_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Insert or update the client in this Authelia configuration.yml (backup kept).",
+)
+@click.option("--dry-run", is_flag=True, help="With --merge: show the diff, write nothing.")
+@click.option(
+    "--secret-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where a generated secret is kept (default ./<client_id>.secret).",
+)
+@click.option("--show-secrets", is_flag=True, help="Also print the plaintext client secret.")
+@click.pass_obj
+def gen_authelia_command(
+    app: AppContext,
+    authelia_version: str | None,
+    authorization_policy: str | None,
+    consent_mode: str | None,
+    consent_duration: str | None,
+    algorithm: str,
+    merge_path: Path | None,
+    dry_run: bool,
+    secret_file: Path | None,
+    show_secrets: bool,
+    **shared: Any,
+) -> None:
+    """Generate Authelia's OpenID Connect client entry for Matomo (paste it or --merge it)."""
+    from oidcsetup.providers.authelia import (
+        build_client_entry,
+        has_errors,
+        plan_merge,
+        render_fragment,
+        validate_entry,
+        write_merge,
+    )
+    from oidcsetup.providers.authelia.clientsecret import obtain_client_secret, write_secret_file
+    from oidcsetup.secrets import hash_secret
+
+    out = app.output
+    values = overrides(shared)
+    for key, value in (
+        ("provider.authelia.version", authelia_version),
+        ("provider.authelia.authorization_policy", authorization_policy),
+        ("provider.authelia.consent_mode", consent_mode),
+        ("provider.authelia.pre_configured_consent_duration", consent_duration),
+    ):
+        if value is not None:
+            values[key] = value
+    integration = app.integration(values)
+    secret = obtain_client_secret(
+        integration, secret_file=secret_file, base_dir=app.profile.parent
+    )
+    digest = hash_secret(secret.value, algorithm)
+    entry = build_client_entry(integration, digest)
+    findings = validate_entry(entry.values, entry.version, notes=entry.notes)
+
+    merge = None
+    if merge_path is not None and not has_errors(findings):
+        merge = plan_merge(merge_path, entry, secret.value)
+        seen = {(f.code, f.message) for f in findings}
+        findings += [
+            f
+            for f in validate_entry(merge.entry, entry.version, notes=entry.notes)
+            if (f.code, f.message) not in seen
+        ]
+
+    document: dict[str, Any] = {
+        "ok": not has_errors(findings),
+        "authelia_version": entry.version,
+        "client_id": entry.client_id,
+        "entry": entry.as_dict(),
+        "findings": [f.to_json() for f in findings],
+        "secret": _secret_json(secret, show_secrets, dry_run),
+    }
+    if has_errors(findings):
+        _report_findings(app, findings)
+        if app.json_mode:
+            out.json(document)
+            raise click.exceptions.Exit(int(ExitCode.FINDINGS))
+        count = sum(1 for f in findings if f.level == "error")
+        raise FindingsError(
+            f"the Authelia client entry breaks {count} rule(s) of Authelia {entry.version}; "
+            "nothing was written",
+            hint="fix the values named above (flags, OIDCSETUP_* variables or the profile)",
+        )
+    _report_findings(app, findings)
+
+    if not dry_run:
+        write_secret_file(secret)
+    _report_secret(app, secret, show_secrets, dry_run)
+
+    if merge is None:
+        comment = _secret_comment(secret)
+        fragment = render_fragment(entry, secret_comment=comment)
+        if app.json_mode:
+            document["yaml"] = fragment
+            out.json(document)
+        else:
+            out.raw(fragment)
+        return
+
+    backup = None
+    if not dry_run:
+        backup = write_merge(merge)
+    document["entry"] = merge.entry
+    document["merge"] = {
+        "path": str(merge.path),
+        "action": merge.action,
+        "in_sync": merge.in_sync,
+        "changed_keys": list(merge.changed_keys),
+        "kept_digest": merge.kept_digest,
+        "written": bool(not dry_run and not merge.in_sync),
+        "backup": str(backup) if backup else None,
+        "diff": merge.diff(),
+        "notes": list(merge.notes),
+    }
+    for note in merge.notes:
+        out.warn(note)
+    if app.json_mode:
+        out.json(document)
+        return
+    where = f"client '{entry.client_id}' in {merge.path}"
+    if merge.in_sync:
+        out.text(f"in sync: {where} already matches; nothing written")
+        return
+    if dry_run:
+        out.raw(merge.diff())
+        out.info(f"dry run: {where} would be {merge.action}; nothing written")
+        return
+    kept = " (existing digest kept)" if merge.kept_digest else ""
+    out.text(
+        f"{merge.action} {where}{kept}"
+        + (f"; previous file saved as {backup}" if backup else "")
+    )
+    out.info("restart Authelia to load the new client configuration")
+
+
+def _report_findings(app: AppContext, findings: list[Any]) -> None:
+    for finding in findings:
+        text = f"[{finding.code}] {finding.message}"
+        if finding.level == "error":
+            app.output.error(text, finding.hint)
+        elif finding.level == "warning":
+            app.output.warn(text, finding.hint)
+        else:
+            app.output.info(f"note: {text}")
+
+
+def _secret_comment(secret: Any) -> str:
+    if secret.file is not None:
+        return f"The digest of the client secret in {secret.file}."
+    return f"The digest of the client secret from {secret.source}."
+
+
+def _secret_json(secret: Any, show: bool, dry_run: bool) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "source": secret.source,
+        "generated": secret.generated,
+        "file": str(secret.file) if secret.file else None,
+        "written": bool(secret.generated and not dry_run),
+        "profile_reference": secret.reference,
+    }
+    if show:
+        result["value"] = secret.value
+    return result
+
+
+def _report_secret(app: AppContext, secret: Any, show: bool, dry_run: bool) -> None:
+    out = app.output
+    if secret.generated:
+        verb = "would write" if dry_run else "wrote"
+        out.info(
+            f"generated a new client secret and {verb} it to {secret.file} (mode 0600); "
+            "Authelia gets only its digest"
+        )
+        out.info(
+            f'next: set client.secret = "file:{secret.file.resolve()}" in the profile so that '
+            "`oidcsetup gen matomo` gives Matomo the same secret"
+        )
+        if dry_run:
+            out.warn("dry run: the secret was not saved, so this digest matches no stored secret")
+    elif secret.file is not None:
+        out.info(f"using the client secret kept in {secret.file}")
+    if show:
+        out.info(f"client secret (for Matomo only): {secret.value}")

@@ -1,0 +1,165 @@
+"""``oidcsetup secret``: generate a client secret, digest it for Authelia, verify a digest."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from oidcsetup.cli.context import AppContext
+from oidcsetup.errors import SecretError
+from oidcsetup.secretref import SECRET_ENV
+
+ALGORITHM_CHOICES = (
+    "pbkdf2-sha512",
+    "pbkdf2-sha384",
+    "pbkdf2-sha256",
+    "pbkdf2-sha224",
+    "pbkdf2-sha1",
+    "argon2id",
+)
+
+
+def read_secret(*, confirm: bool) -> tuple[str, str]:
+    """The plaintext secret for ``hash``/``verify`` and where it came from.
+
+    Piped stdin wins (an explicit pipe is the clearest intent); then $OIDCSETUP_CLIENT_SECRET;
+    then a hidden prompt when stdin is a terminal. One trailing newline is removed from stdin.
+    """
+    stdin = sys.stdin
+    interactive = bool(stdin) and stdin.isatty()
+    if not interactive and stdin is not None:
+        data = stdin.read()
+        if data.endswith("\r\n"):
+            data = data[:-2]
+        elif data.endswith("\n"):
+            data = data[:-1]
+        if data:
+            return data, "stdin"
+    if os.environ.get(SECRET_ENV):
+        return os.environ[SECRET_ENV], f"env:{SECRET_ENV}"
+    if interactive:
+        value = click.prompt(
+            "Client secret", hide_input=True, confirmation_prompt=confirm, err=True
+        )
+        if value:
+            return str(value), "prompt"
+    raise SecretError(
+        "no client secret given",
+        hint=f"pipe it on stdin (printf %s \"$SECRET\" | oidcsetup secret ...), or set {SECRET_ENV}",
+    )
+
+
+@click.group(
+    "secret",
+    epilog="""\b
+Examples:
+  oidcsetup secret generate > matomo.secret && chmod 600 matomo.secret
+  oidcsetup secret hash < matomo.secret
+  oidcsetup secret hash --algorithm argon2id < matomo.secret
+  oidcsetup secret verify '$pbkdf2-sha512$310000$...' < matomo.secret && echo match
+""",
+)
+def secret_group() -> None:
+    """Client secrets: generate one, digest it for Authelia, verify a digest."""
+
+
+@secret_group.command(
+    "generate",
+    epilog="""\b
+Examples:
+  oidcsetup secret generate
+  oidcsetup secret generate --length 96 > matomo.secret
+""",
+)
+@click.option(
+    "--length",
+    type=click.IntRange(1, 4096),
+    default=72,
+    show_default=True,
+    help="Number of characters (RFC 3986 unreserved: A-Z a-z 0-9 - . _ ~).",
+)
+@click.pass_obj
+def generate_command(app: AppContext, length: int) -> None:
+    """Print a new random client secret on stdout."""
+    from oidcsetup.secrets import RECOMMENDED_MIN_LENGTH, generate_secret
+
+    if length < RECOMMENDED_MIN_LENGTH:
+        app.output.warn(
+            f"a {length}-character secret is weak",
+            hint=f"use at least {RECOMMENDED_MIN_LENGTH} characters (72 is Authelia's advice)",
+        )
+    value = generate_secret(length)
+    if app.json_mode:
+        app.output.json({"ok": True, "secret": value, "length": length})
+    else:
+        app.output.raw(value + "\n")
+
+
+@secret_group.command(
+    "hash",
+    epilog="""\b
+Examples:
+  oidcsetup secret hash < matomo.secret
+  printf %s "$SECRET" | oidcsetup secret hash --algorithm argon2id
+  OIDCSETUP_CLIENT_SECRET=... oidcsetup secret hash
+
+\b
+The secret is read from stdin when it is piped, else from $OIDCSETUP_CLIENT_SECRET, else from
+a hidden prompt. The digest goes on stdout; paste it as Authelia's client_secret.
+""",
+)
+@click.option(
+    "--algorithm",
+    type=click.Choice(ALGORITHM_CHOICES),
+    default="pbkdf2-sha512",
+    show_default=True,
+    envvar="OIDCSETUP_DIGEST_ALGORITHM",
+    help="Digest format (Authelia's defaults for each).",
+)
+@click.pass_obj
+def hash_command(app: AppContext, algorithm: str) -> None:
+    """Print the Authelia digest of a client secret."""
+    from oidcsetup.secrets import hash_secret
+
+    secret, source = read_secret(confirm=True)
+    digest = hash_secret(secret, algorithm)
+    if app.json_mode:
+        app.output.json({"ok": True, "algorithm": algorithm, "digest": digest, "source": source})
+    else:
+        app.output.raw(digest + "\n")
+
+
+@secret_group.command(
+    "verify",
+    epilog="""\b
+Examples:
+  oidcsetup secret verify '$pbkdf2-sha512$310000$...' < matomo.secret
+  printf %s "$SECRET" | oidcsetup secret verify "$(yq '.identity_providers.oidc.clients[0].client_secret' configuration.yml)"
+
+\b
+Exit status: 0 when the secret matches the digest, 1 when it does not (or the digest cannot
+be checked: bcrypt, scrypt and sha2crypt digests are not supported).
+""",
+)
+@click.argument("digest")
+@click.pass_obj
+def verify_command(app: AppContext, digest: str) -> None:
+    """Check a client secret (stdin) against an Authelia digest."""
+    from oidcsetup.secrets import digest_scheme, verify_secret
+
+    digest = digest.strip()
+    scheme = digest_scheme(digest)
+    if not digest.startswith("$"):
+        app.output.warn(
+            "the digest does not start with '$': compared as a plaintext secret, as Authelia does"
+        )
+    secret, source = read_secret(confirm=False)
+    match = verify_secret(secret, digest)
+    if app.json_mode:
+        app.output.json({"ok": match, "match": match, "scheme": scheme, "source": source})
+    else:
+        app.output.info(f"{'match' if match else 'no match'} ({scheme})")
+    if not match:
+        raise click.exceptions.Exit(1)

@@ -1,0 +1,494 @@
+"""Fetching discovery documents and JWKS: candidate URLs, one httpx client factory, hard limits.
+
+Every network failure becomes an ``UnreachableError`` (exit 4) and every "the server answered,
+but not with a JSON document" becomes a ``FindingsError`` (exit 3); both carry a stable finding
+``code`` (docs/discover.md) and a one-line message naming the URL.
+
+Limits (``oidcsetup.http.NetworkOptions``): connect and read timeouts, an overall deadline per
+fetch that holds while the body streams (a server trickling a byte at a time is cut off at the
+first chunk past it; a silent one by the read timeout, clamped to what is left of the deadline),
+bounded retries with exponential backoff on connection errors and 5xx only, at most
+``max_redirects`` redirects (https never downgraded to http), and a body size cap enforced while
+streaming (``Content-Length`` checked first; nothing over the cap is ever buffered).
+
+httpx is imported inside functions: the CLI imports this module's callers for ``--help``.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from oidcsetup import __version__
+from oidcsetup.errors import FindingsError, InputError, UnreachableError, UsageError
+from oidcsetup.findings import Finding, Level
+from oidcsetup.http import NetworkOptions
+
+if TYPE_CHECKING:
+    import httpx
+
+OPENID_SUFFIX = "/.well-known/openid-configuration"
+OAUTH_SUFFIX = "/.well-known/oauth-authorization-server"
+JSON_HEADERS = {
+    "Accept": "application/json",
+    # Plain bodies only: a compressed chunk could inflate far past the size cap at once.
+    "Accept-Encoding": "identity",
+}
+CA_HINT = "pass --ca-bundle PEM with the CA that signed the provider's certificate"
+
+
+# --- errors carrying a finding code ----------------------------------------------------------
+
+
+class FetchUnreachable(UnreachableError):
+    """The URL could not be fetched at all (DNS, refused, timeout, TLS, 5xx, redirects)."""
+
+    def __init__(self, code: str, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.code = code
+
+    def finding(self) -> Finding:
+        return Finding(Level.ERROR, self.code, self.message, self.hint)
+
+
+class FetchInvalid(FindingsError):
+    """The server answered, but not with a usable JSON document (HTML, bad JSON, 404, too big)."""
+
+    def __init__(
+        self, code: str, message: str, hint: str | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(message, hint)
+        self.code = code
+        self.status = status
+
+    def finding(self) -> Finding:
+        return Finding(Level.ERROR, self.code, self.message, self.hint)
+
+
+# --- candidate URLs --------------------------------------------------------------------------
+
+
+def check_issuer_syntax(issuer: str) -> None:
+    """Refuse what cannot be an issuer URL at all (a usage error, before any network)."""
+    try:
+        parts = urlsplit(issuer)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise UsageError(f"issuer {issuer!r} is not a valid URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        hint = (
+            f"did you mean https://{issuer}?"
+            if "://" not in issuer
+            else "an issuer is an https:// URL, e.g. https://auth.example.com"
+        )
+        raise UsageError(f"issuer {issuer!r} is not an absolute http(s) URL", hint=hint)
+
+
+def candidate_urls(issuer: str) -> list[str]:
+    """Discovery document URLs to probe for ``issuer``, in order, without duplicates.
+
+    1. OpenID Connect Discovery 1.0 section 4: ``ISSUER/.well-known/openid-configuration``,
+       after removing one terminating "/" of the issuer.
+    2. RFC 8414 section 3.1 path insertion: ``ORIGIN/.well-known/oauth-authorization-server/PATH``
+       (the issuer's terminating "/" removed before inserting).
+    3. The same insertion for OpenID (RFC 8414 section 5): ``ORIGIN/.well-known/openid-configuration/PATH``.
+    """
+    parts = urlsplit(issuer)
+    base = issuer[:-1] if issuer.endswith("/") else issuer
+    path = parts.path[:-1] if parts.path.endswith("/") else parts.path
+    origin = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+    urls = [base + OPENID_SUFFIX, origin + OAUTH_SUFFIX + path, origin + OPENID_SUFFIX + path]
+    unique: list[str] = []
+    for url in urls:
+        if url not in unique:
+            unique.append(url)
+    return unique
+
+
+def issuer_from_document_url(url: str) -> str | None:
+    """The issuer a well-known URL stands for (reverse of ``candidate_urls``), else None."""
+    parts = urlsplit(url)
+    origin = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+    if parts.query or parts.fragment:
+        return None
+    path = parts.path
+    if path.endswith(OPENID_SUFFIX):
+        return origin + path[: -len(OPENID_SUFFIX)]
+    for suffix in (OAUTH_SUFFIX, OPENID_SUFFIX):
+        if path.startswith(suffix + "/"):
+            return origin + path[len(suffix) :]
+    return None
+
+
+# --- the client ------------------------------------------------------------------------------
+
+
+def ssl_verify(network: NetworkOptions) -> ssl.SSLContext | bool:
+    """What httpx's ``verify`` gets: False (--insecure), a context for --ca-bundle, or True."""
+    if network.insecure:
+        return False
+    if network.ca_bundle:
+        try:
+            # httpx 0.28 wants an SSLContext for a custom CA (see shared/reference/test-infra.md).
+            return ssl.create_default_context(cafile=network.ca_bundle)
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            raise InputError(
+                f"cannot load CA bundle {network.ca_bundle}: {exc}",
+                hint="--ca-bundle takes a PEM file of CA certificates",
+            ) from None
+    return True
+
+
+def make_client(
+    network: NetworkOptions,
+    *,
+    follow_redirects: bool = True,
+    transport: httpx.BaseTransport | None = None,
+) -> httpx.Client:
+    """An httpx client with the project's TLS, timeout and redirect policy.
+
+    TLS is verified unless ``network.insecure`` (the CLI root prints the loud warning);
+    ``network.ca_bundle`` replaces the default trust store. Redirects are followed (unless
+    ``follow_redirects=False``; a request can also say so) up to ``network.max_redirects``. ``transport`` exists for tests that inject faults.
+    Use ``fetch`` on it to get the deadline, size cap and retries.
+    """
+    import httpx
+
+    timeout = httpx.Timeout(
+        connect=network.connect_timeout,
+        read=network.read_timeout,
+        write=network.read_timeout,
+        pool=network.connect_timeout,
+    )
+    return httpx.Client(
+        verify=ssl_verify(network),
+        timeout=timeout,
+        follow_redirects=follow_redirects,
+        max_redirects=network.max_redirects,
+        headers={"User-Agent": f"oidcsetup/{__version__}"},
+        transport=transport,
+    )
+
+
+# --- fetching --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One HTTP response, body complete and within the size cap."""
+
+    url: str  # as requested
+    final_url: str  # after redirects
+    status: int
+    content_type: str
+    body: bytes
+    attempts: int = 1
+    redirects: tuple[str, ...] = field(default=())
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _host(url: str) -> str:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = parts.hostname or url
+    return f"{host}:{port}" if port else host
+
+
+class _Retryable(Exception):
+    def __init__(self, error: FetchUnreachable) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _connect_error(url: str, exc: BaseException) -> FetchUnreachable | _Retryable:
+    """Name a connection failure; transient ones come back wrapped in ``_Retryable``."""
+    host = _host(url)
+    for cause in _chain(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            reason = cause.verify_message or str(cause)
+            return FetchUnreachable(
+                "tls-verify-failed",
+                f"TLS certificate of {host} is not trusted: {reason}",
+                hint=CA_HINT + " (or fix the server's certificate chain)",
+            )
+        if isinstance(cause, ssl.SSLError):
+            reason = cause.reason or str(cause)
+            return FetchUnreachable(
+                "tls-failure",
+                f"TLS handshake with {host} failed: {reason}",
+                hint="check that the URL's port speaks https (not plain http); " + CA_HINT,
+            )
+        if isinstance(cause, socket.gaierror):
+            error = FetchUnreachable(
+                "dns-failure",
+                f"cannot resolve host {urlsplit(url).hostname}: DNS lookup failed",
+                hint="check the spelling of the issuer's host name and this machine's DNS",
+            )
+            # EAI_AGAIN is a temporary resolver failure: worth a retry; NXDOMAIN is not.
+            return _Retryable(error) if cause.errno == socket.EAI_AGAIN else error
+        if isinstance(cause, ConnectionRefusedError) or (
+            isinstance(cause, OSError) and cause.errno == errno.ECONNREFUSED
+        ):
+            return _Retryable(
+                FetchUnreachable(
+                    "connection-refused",
+                    f"connection to {host} refused: nothing listens there",
+                    hint="check the issuer's port and that the provider is running",
+                )
+            )
+    text = str(exc) or type(exc).__name__
+    lowered = text.lower()
+    if "name or service not known" in lowered or "nodename nor servname" in lowered:
+        return FetchUnreachable(
+            "dns-failure",
+            f"cannot resolve host {urlsplit(url).hostname}: DNS lookup failed",
+            hint="check the spelling of the issuer's host name and this machine's DNS",
+        )
+    if "certificate verify failed" in lowered:
+        return FetchUnreachable(
+            "tls-verify-failed", f"TLS certificate of {host} is not trusted: {text}", hint=CA_HINT
+        )
+    return _Retryable(FetchUnreachable("connection-failed", f"cannot connect to {host}: {text}"))
+
+
+def fetch(
+    client: httpx.Client,
+    url: str,
+    network: NetworkOptions,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Fetched:
+    """GET ``url`` within the network limits; retries connection errors and 5xx only.
+
+    Returns the response whatever its status (after retries for 5xx); raises
+    ``FetchUnreachable`` or ``FetchInvalid`` (body too large).
+    """
+    deadline = time.monotonic() + network.deadline
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            fetched = _fetch_once(client, url, network, deadline, attempt)
+        except _Retryable as retry:
+            if not _may_retry(attempt, network, deadline, sleep):
+                raise retry.error from None
+            continue
+        if 500 <= fetched.status <= 599:
+            if _may_retry(attempt, network, deadline, sleep):
+                continue
+            raise FetchUnreachable(
+                "server-error",
+                f"{url} answered HTTP {fetched.status} "
+                f"(after {attempt} attempt{'s' if attempt > 1 else ''})",
+                hint="the provider is failing; check its logs, then try again",
+            )
+        return fetched
+
+
+def _may_retry(
+    attempt: int, network: NetworkOptions, deadline: float, sleep: Callable[[float], None]
+) -> bool:
+    if attempt > network.retries:
+        return False
+    delay = network.retry_backoff * (2 ** (attempt - 1))
+    if time.monotonic() + delay >= deadline:
+        return False
+    sleep(delay)
+    return True
+
+
+def _fetch_once(
+    client: httpx.Client, url: str, network: NetworkOptions, deadline: float, attempt: int
+) -> Fetched:
+    import httpx
+
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise _deadline_error(url, network)
+    timeout = httpx.Timeout(
+        connect=min(network.connect_timeout, remaining),
+        read=min(network.read_timeout, remaining),
+        write=min(network.read_timeout, remaining),
+        pool=min(network.connect_timeout, remaining),
+    )
+    try:
+        with client.stream(
+            "GET", url, timeout=timeout, headers=JSON_HEADERS, follow_redirects=True
+        ) as response:
+            final_url = str(response.url)
+            if urlsplit(url).scheme == "https" and response.url.scheme == "http":
+                raise FetchUnreachable(
+                    "redirect-downgrade",
+                    f"{url} redirects to plain http ({final_url})",
+                    hint="fix the provider's or proxy's redirect; oidcsetup never downgrades TLS",
+                )
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > network.max_body_bytes:
+                raise _too_large(url, network, declared=int(declared))
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > network.max_body_bytes:
+                    raise _too_large(url, network)
+                if time.monotonic() > deadline:
+                    raise _deadline_error(url, network)
+                chunks.append(chunk)
+            return Fetched(
+                url=url,
+                final_url=final_url,
+                status=response.status_code,
+                content_type=response.headers.get("content-type", ""),
+                body=b"".join(chunks),
+                attempts=attempt,
+                redirects=tuple(str(r.url) for r in response.history),
+            )
+    except (FetchUnreachable, FetchInvalid):
+        raise
+    except httpx.TooManyRedirects:
+        raise FetchUnreachable(
+            "too-many-redirects",
+            f"{url} redirects more than {network.max_redirects} times (a redirect loop?)",
+            hint="open the URL in a browser and fix the provider's or proxy's redirects",
+        ) from None
+    except httpx.ConnectTimeout:
+        raise _Retryable(
+            FetchUnreachable(
+                "timeout",
+                f"connecting to {_host(url)} timed out after {network.connect_timeout:g} s",
+                hint="check the host, the port and any firewall in between",
+            )
+        ) from None
+    except httpx.TimeoutException:
+        if time.monotonic() >= deadline - 0.05:
+            raise _deadline_error(url, network) from None
+        raise FetchUnreachable(
+            "timeout",
+            f"{url} sent nothing for {network.read_timeout:g} s",
+            hint="the provider is stuck or overloaded; check it, then try again",
+        ) from None
+    except httpx.ConnectError as exc:
+        outcome = _connect_error(url, exc)
+        raise outcome from None
+    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+        raise _Retryable(
+            FetchUnreachable(
+                "connection-failed",
+                f"connection to {_host(url)} broke: {exc or type(exc).__name__}",
+                hint="check the provider and any proxy in front of it",
+            )
+        ) from None
+    except httpx.UnsupportedProtocol:
+        raise UsageError(f"{url} is not an http(s) URL") from None
+    except httpx.InvalidURL as exc:
+        raise UsageError(f"{url} is not a valid URL: {exc}") from None
+    except httpx.HTTPError as exc:
+        raise FetchUnreachable(
+            "connection-failed", f"fetching {url} failed: {exc or type(exc).__name__}"
+        ) from None
+
+
+def _deadline_error(url: str, network: NetworkOptions) -> FetchUnreachable:
+    return FetchUnreachable(
+        "deadline-exceeded",
+        f"{url} did not answer completely within {network.deadline:g} s",
+        hint="the provider is too slow or trickles its answer; check it (or raise --timeout)",
+    )
+
+
+def _too_large(url: str, network: NetworkOptions, declared: int | None = None) -> FetchInvalid:
+    size = f"{declared} bytes" if declared is not None else "more"
+    return FetchInvalid(
+        "document-too-large",
+        f"{url} sent {size} than the {network.max_body_bytes} bytes allowed for a JSON document",
+        hint="this is not a discovery document or JWKS; check the URL",
+    )
+
+
+# --- JSON documents --------------------------------------------------------------------------
+
+
+def _looks_like_html(fetched: Fetched) -> bool:
+    if "html" in fetched.content_type.lower():
+        return True
+    head = fetched.body[:512].lstrip().lower()
+    return head.startswith((b"<!doctype", b"<html", b"<head", b"<body", b"<"))
+
+
+def parse_json(fetched: Fetched, what: str = "discovery document") -> Any:
+    """The JSON value of a 200 response; ``FetchInvalid`` for any other status, HTML or bad JSON."""
+    url = fetched.url
+    if fetched.status in (404, 410):
+        raise FetchInvalid(
+            "not-found", f"{url} answered HTTP {fetched.status}", status=fetched.status
+        )
+    if fetched.status != 200:
+        raise FetchInvalid(
+            "http-error",
+            f"{url} answered HTTP {fetched.status} instead of the {what}",
+            hint="check the URL, and whether a proxy in front of the provider blocks it",
+            status=fetched.status,
+        )
+    if _looks_like_html(fetched):
+        raise FetchInvalid(
+            "document-is-html",
+            f"{url} returned an HTML page, not a JSON {what}",
+            hint="a web page (login page, proxy or app) answered: check the issuer URL",
+            status=fetched.status,
+        )
+    try:
+        text = fetched.body.decode("utf-8")
+        if text.startswith("\ufeff"):
+            text = text[1:]
+        return json.loads(text)
+    except UnicodeDecodeError:
+        problem = "it is not UTF-8 text"
+    except json.JSONDecodeError as exc:
+        problem = f"line {exc.lineno} column {exc.colno}: {exc.msg}"
+    except (RecursionError, ValueError) as exc:
+        problem = f"{type(exc).__name__}: nested too deeply or malformed"
+    raise FetchInvalid(
+        "document-invalid-json",
+        f"{url} returned invalid JSON ({problem})",
+        hint=f"the server is not serving a {what} there; check the URL",
+        status=fetched.status,
+    )
+
+
+def content_type_finding(fetched: Fetched, what: str = "discovery document") -> Finding | None:
+    """OpenID Connect Discovery 1.0 section 4.2: the response is ``application/json``."""
+    media = fetched.content_type.split(";")[0].strip().lower()
+    if media == "application/json" or media.endswith("+json"):
+        return None
+    return Finding(
+        Level.WARNING,
+        "content-type-not-json",
+        f"the {what} at {fetched.url} is served as {media or 'no content type'!r}, "
+        "not application/json",
+        "some clients refuse it; configure the server to send Content-Type: application/json",
+    )
+
+
+def fetch_json(
+    client: httpx.Client, url: str, network: NetworkOptions, what: str = "document"
+) -> tuple[Fetched, Any]:
+    fetched = fetch(client, url, network)
+    return fetched, parse_json(fetched, what)

@@ -1,0 +1,105 @@
+"""Where ``gen authelia`` gets the client's plaintext secret, generating one when none exists.
+
+Order: ``$OIDCSETUP_CLIENT_SECRET``; the profile's ``client.secret`` reference; otherwise a
+secret file (``--secret-file``, default ``./<client_id>.secret``): read when it exists (so a
+second run reuses it and stays in sync), generated and written with mode 0600 when it does not.
+A ``client.secret = "file:PATH"`` whose file does not exist yet is generated into that path.
+The plaintext is never printed unless asked; the provider side gets only its digest.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from oidcsetup.errors import SecretError
+from oidcsetup.integration import Integration
+from oidcsetup.secretref import SECRET_ENV, resolve_secret
+
+
+@dataclass(frozen=True)
+class ClientSecret:
+    value: str
+    source: str  # "env:NAME", "file:PATH", "profile", "generated"
+    file: Path | None = None  # the file holding a generated (or reused) secret
+    generated: bool = False  # True: new, and ``file`` must still be written (write_secret_file)
+
+    @property
+    def reference(self) -> str | None:
+        """What ``client.secret`` in the profile should say to reach this secret."""
+        if self.file is not None:
+            return f"file:{self.file.resolve()}"
+        if self.source.startswith(("env:", "file:")):
+            return self.source
+        return None
+
+
+def default_secret_file(client_id: str) -> Path:
+    name = client_id if re.fullmatch(r"[A-Za-z0-9._~-]{1,100}", client_id) else "client"
+    return Path(f"{name.lstrip('.') or 'client'}.secret")
+
+
+def _read_secret_file(path: Path) -> str | None:
+    try:
+        value = path.read_text(encoding="utf-8").strip("\r\n")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SecretError(f"cannot read client secret file {path}: {exc}") from None
+    if not value:
+        raise SecretError(
+            f"client secret file {path} is empty",
+            hint="delete it to have a new secret generated, or put the secret in it",
+        )
+    return value
+
+
+def obtain_client_secret(
+    integration: Integration,
+    *,
+    secret_file: Path | None = None,
+    base_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ClientSecret:
+    """The plaintext secret for the integration's client; a new one (not yet written) if none."""
+    from oidcsetup.secrets import generate_secret
+
+    env = os.environ if environ is None else environ
+    reference = integration.client.secret
+    if not env.get(SECRET_ENV) and reference and reference.startswith("file:"):
+        path = Path(reference[5:]).expanduser()
+        if base_dir is not None and not path.is_absolute():
+            path = base_dir / path
+        if not path.exists():
+            return ClientSecret(generate_secret(), "generated", file=path, generated=True)
+    resolved = resolve_secret(reference, environ=env, base_dir=base_dir)
+    if resolved is not None:
+        return ClientSecret(resolved.value, resolved.source)
+    path = secret_file or default_secret_file(integration.client.client_id)
+    existing = _read_secret_file(path)
+    if existing is not None:
+        return ClientSecret(existing, f"file:{path}", file=path)
+    return ClientSecret(generate_secret(), "generated", file=path, generated=True)
+
+
+def write_secret_file(secret: ClientSecret) -> None:
+    """Write a generated secret to its file (atomic, mode 0600); never replaces an existing one."""
+    from oidcsetup.errors import ApplyError
+    from oidcsetup.fileio import atomic_write_text
+
+    if not secret.generated or secret.file is None:
+        return
+    path = secret.file
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ApplyError(f"cannot create the folder of {path}: {exc.strerror}") from None
+    if path.exists():
+        raise ApplyError(
+            f"{path} appeared while oidcsetup was generating a secret; nothing was written",
+            hint="run the command again to use the secret in that file",
+        )
+    atomic_write_text(path, secret.value + "\n", mode=0o600, backup=False)
