@@ -266,3 +266,9 @@ def test_matomo_default_userinfo_id(oidc_provider: RunningProvider, tmp_path: Pa
     # Without the key Login OIDC uses its GitHub default "id".
     assert found["matomo-settings"] == "matomo-setting-differs"
     assert found["userinfo-claims"] == "userinfo-claim-missing"
+
+
+def test_no_provider_is_a_usage_error() -> None:
+    result = run(["check"], env={"OIDCSETUP_PROFILE": None, "OIDCSETUP_ISSUER": None})
+    assert result.exit_code == 2
+    assert "provider is unknown" in result.stderr

@@ -273,6 +273,11 @@ def _prompt_password() -> str | None:
     return value
 
 
+def _prompt_client_secret() -> str:
+    value: str = click.prompt("Client secret", hide_input=True, err=True)
+    return value
+
+
 def _db_settings(dsn: str | None, from_config: Path | None, config_path: Path | None) -> DbSettings:
     from oidcsetup.apps.matomo import database
 
@@ -410,10 +415,11 @@ def _apply(
         if name not in _SHARED and integration_options.get(name):
             values[key] = integration_options[name]
     integration = app.integration(values)
+    prompt = _prompt_client_secret if sys.stdin.isatty() else None
     resolved = (
         None
         if secret_as_env
-        else resolve_secret(integration.client.secret, base_dir=app.profile.parent)
+        else resolve_secret(integration.client.secret, base_dir=app.profile.parent, prompt=prompt)
     )
     desired = desired_settings(integration, resolved.value if resolved else None, secret_as_env)
 

@@ -88,6 +88,11 @@ def check_command(
     if (dsn or from_config) and not use_db:
         raise UsageError("--dsn and --from-config go with --db", hint="add --db")
     integration = app.integration(overrides(kwargs))
+    if not (integration.provider.issuer or integration.provider.has_endpoints):
+        raise UsageError(
+            "nothing to check: the provider is unknown",
+            hint="pass --issuer URL (or set provider.issuer in the profile)",
+        )
     resolved = resolve_secret(integration.client.secret, base_dir=app.profile.parent)
     matomo: MatomoCurrent | None = None
     if config_path or use_db:

@@ -151,14 +151,15 @@ def _validate(document: Any, expected: str | None, oauth_metadata: bool) -> list
             continue
         present[name] = value
 
-    # The issuer itself.
+    # The issuer itself: reported first, as it decides whether anything else can be trusted.
+    issuer_findings: list[Finding] = []
     issuer = present.get("issuer")
     if isinstance(issuer, str):
-        findings.extend(_issuer_syntax(issuer))
         if expected is not None and issuer != expected:
-            findings.append(diagnose_issuer(expected, issuer))
+            issuer_findings.append(diagnose_issuer(expected, issuer))
+        issuer_findings.extend(_issuer_syntax(issuer))
     if isinstance(expected, str) and TEMPLATE_RE.search(expected):
-        findings.append(_template_finding(expected, expected))
+        issuer_findings.append(_template_finding(expected, expected))
 
     # Required fields.
     for name in OIDC_REQUIRED:
@@ -198,7 +199,7 @@ def _validate(document: Any, expected: str | None, oauth_metadata: bool) -> list
 
     findings.extend(_spec_rules(present))
     findings.extend(_matomo_rules(present))
-    return findings
+    return issuer_findings + findings
 
 
 def _implicit_only(present: dict[str, Any]) -> bool:
@@ -461,7 +462,8 @@ def diagnose_issuer(expected: str, actual: str) -> Finding:
             use,
         )
     want_path, got_path = want.path.rstrip("/"), got.path.rstrip("/")
-    same_host = (want.hostname, _port(want)) == (got.hostname, _port(got))
+    # Explicit ports only: https://h and http://h are the same host reached by another scheme.
+    same_host = (want.hostname, want.port) == (got.hostname, got.port)
     if same_host and want_path == got_path and want.scheme != got.scheme:
         return Finding(
             Level.ERROR,
@@ -534,10 +536,6 @@ def _mismatch(expected: str, actual: str, use: str) -> Finding:
 def _path(url: str) -> str:
     parts = _split(url)
     return parts.path if parts else ""
-
-
-def _port(parts: SplitResult) -> int | None:
-    return parts.port or {"http": 80, "https": 443}.get(parts.scheme)
 
 
 def endpoint_findings(name: str, value: str) -> list[Finding]:
