@@ -55,7 +55,13 @@ def test_generates_and_keeps_a_secret_file_when_none_is_given(run, tmp_path: Pat
 
 def test_show_secrets_prints_the_plaintext_on_stderr(run) -> None:  # type: ignore[no-untyped-def]
     result = run(
-        "gen", "authelia", "--matomo-url", URL, "--show-secrets", "--algorithm", "pbkdf2-sha512",
+        "gen",
+        "authelia",
+        "--matomo-url",
+        URL,
+        "--show-secrets",
+        "--algorithm",
+        "pbkdf2-sha512",
         env={"OIDCSETUP_CLIENT_SECRET": "the-plain-secret"},
     )
     assert "client secret (for Matomo only): the-plain-secret" in result.stderr
@@ -64,8 +70,16 @@ def test_show_secrets_prints_the_plaintext_on_stderr(run) -> None:  # type: igno
 
 def test_environment_secret_writes_no_file(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     result = run(
-        "gen", "authelia", "--matomo-url", URL, "--client-name", "Matomo",
-        "--scopes", "openid groups email", "--algorithm", "argon2id",
+        "gen",
+        "authelia",
+        "--matomo-url",
+        URL,
+        "--client-name",
+        "Matomo",
+        "--scopes",
+        "openid groups email",
+        "--algorithm",
+        "argon2id",
         env={"OIDCSETUP_CLIENT_SECRET": "insecure_secret"},
     )
     assert result.exit_code == 0, result.stderr
@@ -95,8 +109,16 @@ def test_profile_file_reference_is_generated_into_that_path(run, tmp_path: Path)
 
 def test_json_output_is_one_document_without_the_secret(run) -> None:  # type: ignore[no-untyped-def]
     result = run(
-        "--json", "gen", "authelia", "--matomo-url", URL, "--authelia-version", "4.37",
-        "--algorithm", "pbkdf2-sha512", env={"OIDCSETUP_CLIENT_SECRET": "s3"},
+        "--json",
+        "gen",
+        "authelia",
+        "--matomo-url",
+        URL,
+        "--authelia-version",
+        "4.37",
+        "--algorithm",
+        "pbkdf2-sha512",
+        env={"OIDCSETUP_CLIENT_SECRET": "s3"},
     )
     assert result.exit_code == 0, result.stderr
     document = json.loads(result.stdout)
@@ -106,13 +128,19 @@ def test_json_output_is_one_document_without_the_secret(run) -> None:  # type: i
     assert [f["code"] for f in document["findings"]] == ["auth-method-implicit-437"]
     assert "value" not in document["secret"]
     assert document["secret"]["source"] == "env:OIDCSETUP_CLIENT_SECRET"
-    assert yaml.safe_load(document["yaml"])["identity_providers"]["oidc"]["clients"][0]["id"] == "matomo"
+    assert (
+        yaml.safe_load(document["yaml"])["identity_providers"]["oidc"]["clients"][0]["id"]
+        == "matomo"
+    )
 
 
 def test_rule_violations_exit_3_and_write_nothing(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     result = run("gen", "authelia", "--matomo-url", URL, "--client-id", "matomo stats")
     assert result.exit_code == 3
-    assert "error: [client-id-charset] client 'matomo stats': option 'client_id' must only" in result.stderr
+    assert (
+        "error: [client-id-charset] client 'matomo stats': option 'client_id' must only"
+        in result.stderr
+    )
     assert "nothing was written" in result.stderr
     assert result.stdout == ""
     assert list(tmp_path.iterdir()) == []
@@ -120,8 +148,17 @@ def test_rule_violations_exit_3_and_write_nothing(run, tmp_path: Path) -> None: 
 
 def test_rule_violations_in_json_mode(run) -> None:  # type: ignore[no-untyped-def]
     result = run(
-        "--json", "gen", "authelia", "--matomo-url", URL, "--scopes", "openid",
-        "--authorization-policy", "admins", "--client-id", "x" * 101,
+        "--json",
+        "gen",
+        "authelia",
+        "--matomo-url",
+        URL,
+        "--scopes",
+        "openid",
+        "--authorization-policy",
+        "admins",
+        "--client-id",
+        "x" * 101,
         env={"OIDCSETUP_CLIENT_SECRET": "s"},
     )
     assert result.exit_code == 3
@@ -158,7 +195,16 @@ def test_merge_then_in_sync(run, tmp_path: Path) -> None:  # type: ignore[no-unt
     config = tmp_path / "configuration.yml"
     config.write_text(CONFIG, encoding="utf-8")
     env = {"OIDCSETUP_CLIENT_SECRET": "merge-secret"}
-    args = ("gen", "authelia", "--matomo-url", URL, "--merge", str(config), "--algorithm", "pbkdf2-sha512")
+    args = (
+        "gen",
+        "authelia",
+        "--matomo-url",
+        URL,
+        "--merge",
+        str(config),
+        "--algorithm",
+        "pbkdf2-sha512",
+    )
 
     dry = run(*args, "--dry-run", env=env)
     assert dry.exit_code == 0, dry.stderr
@@ -190,10 +236,20 @@ def test_merge_changes_the_auth_method_back(run, tmp_path: Path) -> None:  # typ
     config = tmp_path / "configuration.yml"
     config.write_text(CONFIG, encoding="utf-8")
     env = {"OIDCSETUP_CLIENT_SECRET": "merge-secret"}
-    args = ("gen", "authelia", "--matomo-url", URL, "--merge", str(config), "--algorithm", "pbkdf2-sha512")
+    args = (
+        "gen",
+        "authelia",
+        "--matomo-url",
+        URL,
+        "--merge",
+        str(config),
+        "--algorithm",
+        "pbkdf2-sha512",
+    )
     assert run(*args, env=env).exit_code == 0
     config.write_text(
-        config.read_text().replace("'client_secret_post'", "'client_secret_basic'"), encoding="utf-8"
+        config.read_text().replace("'client_secret_post'", "'client_secret_basic'"),
+        encoding="utf-8",
     )
     result = run("--json", *args, env=env)
     document = json.loads(result.stdout)
@@ -205,8 +261,17 @@ def test_merge_changes_the_auth_method_back(run, tmp_path: Path) -> None:  # typ
 def test_dry_run_with_a_generated_secret_writes_no_secret_file(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     config = tmp_path / "configuration.yml"
     config.write_text(CONFIG, encoding="utf-8")
-    result = run("gen", "authelia", "--matomo-url", URL, "--merge", str(config), "--dry-run",
-                 "--algorithm", "pbkdf2-sha512")
+    result = run(
+        "gen",
+        "authelia",
+        "--matomo-url",
+        URL,
+        "--merge",
+        str(config),
+        "--dry-run",
+        "--algorithm",
+        "pbkdf2-sha512",
+    )
     assert result.exit_code == 0, result.stderr
     assert not (tmp_path / "matomo.secret").exists()
     assert "would write it to matomo.secret" in result.stderr
@@ -217,6 +282,15 @@ def test_help_has_examples(run) -> None:  # type: ignore[no-untyped-def]
     result = run("gen", "authelia", "--help")
     assert result.exit_code == 0
     assert "Examples:" in result.stdout
-    for option in ("--authelia-version", "--merge", "--dry-run", "--show-secrets", "--algorithm",
-                   "--authorization-policy", "--consent-mode", "--client-id", "--matomo-url"):
+    for option in (
+        "--authelia-version",
+        "--merge",
+        "--dry-run",
+        "--show-secrets",
+        "--algorithm",
+        "--authorization-policy",
+        "--consent-mode",
+        "--client-id",
+        "--matomo-url",
+    ):
         assert option in result.stdout

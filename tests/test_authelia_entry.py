@@ -91,7 +91,7 @@ def schema_validator(version: str) -> Any:
     return _load_validator(path)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load_validator(path: Path) -> Any:
     from jsonschema import Draft202012Validator
 
@@ -160,7 +160,8 @@ def test_reference_recipe_facts_hold() -> None:
         "scopes openid groups email": entry["scopes"] == ["openid", "groups", "email"],
         "response_types code": entry["response_types"] == ["code"],
         "grant_types authorization_code": entry["grant_types"] == ["authorization_code"],
-        "access_token_signed_response_alg none": entry["access_token_signed_response_alg"] == "none",
+        "access_token_signed_response_alg none": entry["access_token_signed_response_alg"]
+        == "none",
         "userinfo_signed_response_alg none": entry["userinfo_signed_response_alg"] == "none",
         "token_endpoint_auth_method client_secret_post": entry["token_endpoint_auth_method"]
         == "client_secret_post",
@@ -220,7 +221,9 @@ def test_consent_options_are_included_when_asked() -> None:
         integration,
         authelia=AutheliaOptions(version="4.39", pre_configured_consent_duration="604800"),
     )
-    assert build_client_entry(seconds, DOCS_DIGEST).values["pre_configured_consent_duration"] == 604800
+    assert (
+        build_client_entry(seconds, DOCS_DIGEST).values["pre_configured_consent_duration"] == 604800
+    )
 
 
 def test_4_37_uses_its_key_names_and_says_what_it_cannot_express() -> None:

@@ -162,7 +162,11 @@ identity_providers:
     assert "audience:" in result.after
     assert result.entry["audience"] == ["https://matomo.example.com"]
     assert result.entry["client_secret"] == digest
-    diff = [line for line in result.diff().splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    diff = [
+        line
+        for line in result.diff().splitlines()
+        if line[:1] in "+-" and line[:3] not in ("+++", "---")
+    ]
     assert len(diff) == 2
 
 
@@ -204,7 +208,9 @@ def test_deprecated_names_are_renamed_in_place_for_4_38(tmp_path: Path) -> None:
 
 def test_4_37_merges_with_its_own_key_names(tmp_path: Path) -> None:
     path = tmp_path / "c.yml"
-    path.write_text("identity_providers:\n  oidc:\n    clients:\n      - id: 'other'\n", encoding="utf-8")
+    path.write_text(
+        "identity_providers:\n  oidc:\n    clients:\n      - id: 'other'\n", encoding="utf-8"
+    )
     result = plan_merge(path, build_client_entry(integration("4.37"), fast_digest()), SECRET)
     merged = clients_of(result.after)
     assert merged[1]["id"] == "matomo" and "client_id" not in merged[1]

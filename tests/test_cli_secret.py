@@ -113,7 +113,9 @@ def test_verify_plaintext_and_json(runner: CliRunner) -> None:
 
 
 def test_verify_a_digest_made_by_hash(runner: CliRunner) -> None:
-    digest = runner.invoke(cli, ["secret", "hash", "--algorithm", "pbkdf2-sha256"], input="x").stdout
+    digest = runner.invoke(
+        cli, ["secret", "hash", "--algorithm", "pbkdf2-sha256"], input="x"
+    ).stdout
     result = runner.invoke(cli, ["secret", "verify", digest.strip()], input="x")
     assert result.exit_code == 0
 

@@ -146,7 +146,9 @@ def test_pbkdf2_variants_verify_with_passlib(algorithm: str) -> None:
     assert not S.verify_secret("from passlib!", theirs)
 
 
-@pytest.mark.parametrize(("algorithm", "hash_name"), [("pbkdf2-sha384", "SHA384"), ("pbkdf2-sha224", "SHA224")])
+@pytest.mark.parametrize(
+    ("algorithm", "hash_name"), [("pbkdf2-sha384", "SHA384"), ("pbkdf2-sha224", "SHA224")]
+)
 def test_pbkdf2_sha384_sha224_match_cryptography(algorithm: str, hash_name: str) -> None:
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC

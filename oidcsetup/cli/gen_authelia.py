@@ -121,9 +121,7 @@ def gen_authelia_command(
         if value is not None:
             values[key] = value
     integration = app.integration(values)
-    secret = obtain_client_secret(
-        integration, secret_file=secret_file, base_dir=app.profile.parent
-    )
+    secret = obtain_client_secret(integration, secret_file=secret_file, base_dir=app.profile.parent)
     digest = hash_secret(secret.value, algorithm)
     entry = build_client_entry(integration, digest)
     findings = validate_entry(entry.values, entry.version, notes=entry.notes)
@@ -203,8 +201,7 @@ def gen_authelia_command(
         return
     kept = " (existing digest kept)" if merge.kept_digest else ""
     out.text(
-        f"{merge.action} {where}{kept}"
-        + (f"; previous file saved as {backup}" if backup else "")
+        f"{merge.action} {where}{kept}" + (f"; previous file saved as {backup}" if backup else "")
     )
     out.info("restart Authelia to load the new client configuration")
 

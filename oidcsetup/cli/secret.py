@@ -47,7 +47,7 @@ def read_secret(*, confirm: bool) -> tuple[str, str]:
             return str(value), "prompt"
     raise SecretError(
         "no client secret given",
-        hint=f"pipe it on stdin (printf %s \"$SECRET\" | oidcsetup secret ...), or set {SECRET_ENV}",
+        hint=f'pipe it on stdin (printf %s "$SECRET" | oidcsetup secret ...), or set {SECRET_ENV}',
     )
 
 

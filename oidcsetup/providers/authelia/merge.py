@@ -304,10 +304,7 @@ def plan_merge(path: Path, entry: ClientEntry, plaintext: str | None) -> MergeRe
                 item.insert(previous_index, key, _to_yaml(value))
                 changed.append(key)
         action = "updated" if changed else "unchanged"
-    if action == "unchanged":
-        after = before
-    else:
-        after = _dump(yaml, data)
+    after = before if action == "unchanged" else _dump(yaml, data)
     merged = _to_plain(item)
     return MergeResult(
         path=path,

@@ -173,7 +173,8 @@ def _check_types(values: dict[str, Any], model: VersionModel, out: _Collector) -
                 values[key] = [value]
         elif spec.kind == "duration":
             ok = (isinstance(value, int) and not isinstance(value, bool) and value >= 0) or (
-                isinstance(value, str) and re.match(model.duration_pattern, value.strip()) is not None
+                isinstance(value, str)
+                and re.match(model.duration_pattern, value.strip()) is not None
             )
             if not ok:
                 out.add(
@@ -501,7 +502,11 @@ def _check_auth(
                 f"client type but it's configured as '{effective}'",
                 hint="set public: false, or token_endpoint_auth_method: 'none'",
             )
-        uses_secret = effective in ("client_secret_post", "client_secret_basic", "client_secret_jwt")
+        uses_secret = effective in (
+            "client_secret_post",
+            "client_secret_basic",
+            "client_secret_jwt",
+        )
     else:
         effective = "client_secret_basic"
         uses_secret = not public
