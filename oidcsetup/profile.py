@@ -26,7 +26,6 @@ from oidcsetup.errors import ProfileError
 from oidcsetup.integration import PROFILE_LAYOUT, Integration
 
 
-
 def _key_kinds() -> dict[str, str]:
     """Dotted key -> "str" | "bool" | "list", read off the Integration dataclasses' types."""
     kinds: dict[str, str] = {}
@@ -41,7 +40,7 @@ def _key_kinds() -> dict[str, str]:
 
 
 KEY_KINDS: dict[str, str] = _key_kinds()
-TABLES = tuple(PROFILE_LAYOUT)  # noqa: RUF005
+TABLES = tuple(PROFILE_LAYOUT)
 
 
 def profile_path(explicit: str | os.PathLike[str] | None) -> Path:

@@ -16,7 +16,6 @@ from oidcsetup.constants import SECRET_ENV
 from oidcsetup.errors import SecretError
 
 
-
 @dataclass(frozen=True)
 class ResolvedSecret:
     value: str
@@ -44,7 +43,9 @@ def resolve_secret(
     return None
 
 
-def _resolve_reference(reference: str, env: Mapping[str, str], base_dir: Path | None) -> ResolvedSecret:
+def _resolve_reference(
+    reference: str, env: Mapping[str, str], base_dir: Path | None
+) -> ResolvedSecret:
     if reference.startswith("env:"):
         name = reference[4:]
         if not name:

@@ -28,5 +28,7 @@ def run(
     input: str | None = None,
 ) -> Result:
     runner = CliRunner()
-    outcome = runner.invoke(cli, list(args), env=dict(env or {}), input=input, catch_exceptions=False)
+    outcome = runner.invoke(
+        cli, list(args), env=dict(env or {}), input=input, catch_exceptions=False
+    )
     return Result(outcome.exit_code, outcome.stdout, outcome.stderr)

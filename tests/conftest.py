@@ -28,7 +28,9 @@ def provider_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[objec
         pytest.skip(reason)
     started: list[RunningProvider] = []
 
-    def factory(clients: list[dict[str, object]] | None = None, **config: object) -> RunningProvider:
+    def factory(
+        clients: list[dict[str, object]] | None = None, **config: object
+    ) -> RunningProvider:
         workdir = tmp_path_factory.mktemp("provider")
         provider = start_provider(clients, workdir=workdir, **config)
         started.append(provider)

@@ -53,7 +53,9 @@ def test_authelia_root_issuer(server: DocServer) -> None:
     assert "client_secret_post" in out["endpoints"]["token_endpoint_auth_methods_supported"]
     assert out["endpoints"]["code_challenge_methods_supported"] == ["S256", "plain"]
     # Authelia advertises "none" for ID tokens and has no end-session endpoint: named, not fatal.
-    assert {"unsigned-id-token-allowed", "no-end-session-endpoint", "provider-detected"} <= codes(out)
+    assert {"unsigned-id-token-allowed", "no-end-session-endpoint", "provider-detected"} <= codes(
+        out
+    )
     assert out["jwks"]["usable_algs"] == ["RS256"]
 
 
@@ -119,7 +121,10 @@ def test_authentik_per_application_issuer(server: DocServer) -> None:
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
     # One trailing slash removed before appending the well-known suffix.
-    assert out["document_url"] == server.base + "/application/o/matomo/.well-known/openid-configuration"
+    assert (
+        out["document_url"]
+        == server.base + "/application/o/matomo/.well-known/openid-configuration"
+    )
     assert out["matomo"]["authorizeUrl"] == server.base + "/application/o/authorize/"
     assert out["matomo"]["endSessionUrl"] == server.base + "/application/o/matomo/end-session/"
     assert out["provider"] == "authentik"
@@ -195,12 +200,19 @@ def test_url_option_reads_a_given_document(server: DocServer) -> None:
     document = server.fixture("google.json")
     server.json("/custom/metadata.json", document)
     result = run_cli(
-        "--json", "discover", server.base, "--url", server.base + "/custom/metadata.json", "--no-jwks"
+        "--json",
+        "discover",
+        server.base,
+        "--url",
+        server.base + "/custom/metadata.json",
+        "--no-jwks",
     )
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["tried_urls"] == [server.base + "/custom/metadata.json"]
     # Without ISSUER a non-well-known URL leaves the issuer unchecked, and says so.
-    result = run_cli("--json", "discover", "--url", server.base + "/custom/metadata.json", "--no-jwks")
+    result = run_cli(
+        "--json", "discover", "--url", server.base + "/custom/metadata.json", "--no-jwks"
+    )
     assert result.exit_code == 0
     assert "issuer-not-checked" in codes(json.loads(result.stdout))

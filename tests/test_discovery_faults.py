@@ -295,9 +295,11 @@ def test_retries_are_bounded() -> None:
 
     delays: list[float] = []
     network = NetworkOptions(retries=2, retry_backoff=0.1)
-    with make_client(network, transport=httpx.MockTransport(handler)) as client:
-        with pytest.raises(FetchUnreachable) as caught:
-            fetch(client, "https://idp.example/x", network, sleep=delays.append)
+    with (
+        make_client(network, transport=httpx.MockTransport(handler)) as client,
+        pytest.raises(FetchUnreachable) as caught,
+    ):
+        fetch(client, "https://idp.example/x", network, sleep=delays.append)
     assert caught.value.code == "connection-failed"
     assert len(delays) == 2
 
@@ -310,9 +312,11 @@ def test_read_timeouts_are_not_retried() -> None:
         raise httpx.ReadTimeout("timed out", request=request)
 
     network = NetworkOptions(retries=2, retry_backoff=0.01)
-    with make_client(network, transport=httpx.MockTransport(handler)) as client:
-        with pytest.raises(FetchUnreachable) as caught:
-            fetch(client, "https://idp.example/x", network, sleep=lambda _: None)
+    with (
+        make_client(network, transport=httpx.MockTransport(handler)) as client,
+        pytest.raises(FetchUnreachable) as caught,
+    ):
+        fetch(client, "https://idp.example/x", network, sleep=lambda _: None)
     assert caught.value.code == "timeout"
     assert calls == [1]
 
@@ -324,7 +328,9 @@ def test_https_to_http_redirect_is_refused() -> None:
         return httpx.Response(200, json={})
 
     network = NetworkOptions()
-    with make_client(network, transport=httpx.MockTransport(handler)) as client:
-        with pytest.raises(FetchUnreachable) as caught:
-            fetch(client, "https://idp.example/x", network)
+    with (
+        make_client(network, transport=httpx.MockTransport(handler)) as client,
+        pytest.raises(FetchUnreachable) as caught,
+    ):
+        fetch(client, "https://idp.example/x", network)
     assert caught.value.code == "redirect-downgrade"

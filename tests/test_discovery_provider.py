@@ -135,7 +135,7 @@ def test_save_creates_then_updates_the_profile_keeping_comments(
     assert oct(profile.stat().st_mode & 0o777) == "0o600"
 
     profile.write_text(
-        "# my comment stays\n[client]\nid = \"stats\"  # inline too\n\n"
+        '# my comment stays\n[client]\nid = "stats"  # inline too\n\n'
         '[provider]\nissuer = "' + oidc_provider.issuer + '"\npreset = "authelia"\n'
         'end_session_endpoint = "https://stale.example/logout"\n'
     )
@@ -204,4 +204,3 @@ def test_resolve_endpoints_preset_and_nothing() -> None:
     assert resolved.provider.source == "preset:authelia"
     with pytest.raises(UsageError):
         resolve_endpoints(Integration(), NetworkOptions())
-

@@ -78,9 +78,15 @@ def test_errors(document: Any, code: str) -> None:
 @pytest.mark.parametrize(
     "document, code",
     [
-        (good(token_endpoint_auth_methods_supported=["client_secret_basic"]), "client-secret-post-not-advertised"),
+        (
+            good(token_endpoint_auth_methods_supported=["client_secret_basic"]),
+            "client-secret-post-not-advertised",
+        ),
         (good(id_token_signing_alg_values_supported=["ES256"]), "rs256-not-supported"),
-        (good(id_token_signing_alg_values_supported=["RS256", "none"]), "unsigned-id-token-allowed"),
+        (
+            good(id_token_signing_alg_values_supported=["RS256", "none"]),
+            "unsigned-id-token-allowed",
+        ),
         (good(scopes_supported=["email"]), "openid-scope-missing"),
         (good(code_challenge_methods_supported=["plain"]), "pkce-s256-missing"),
         (good(registration_endpoint=None), "null-field"),
@@ -119,14 +125,38 @@ def test_oauth_metadata_lacks_oidc_fields_as_warnings() -> None:
     [
         (ISSUER, ISSUER + "/", "issuer-trailing-slash"),
         (ISSUER + "/", ISSUER, "issuer-trailing-slash"),
-        ("https://login.microsoftonline.com/common/v2.0", "https://login.microsoftonline.com/{tenantid}/v2.0", "issuer-tenant-template"),
+        (
+            "https://login.microsoftonline.com/common/v2.0",
+            "https://login.microsoftonline.com/{tenantid}/v2.0",
+            "issuer-tenant-template",
+        ),
         ("https://Auth.Example.com:443", ISSUER, "issuer-not-identical"),
-        ("https://kc.example.com/auth/realms/main", "https://kc.example.com/realms/main", "issuer-keycloak-auth-path"),
-        ("https://kc.example.com/realms/main", "https://kc.example.com/auth/realms/main", "issuer-keycloak-auth-path"),
+        (
+            "https://kc.example.com/auth/realms/main",
+            "https://kc.example.com/realms/main",
+            "issuer-keycloak-auth-path",
+        ),
+        (
+            "https://kc.example.com/realms/main",
+            "https://kc.example.com/auth/realms/main",
+            "issuer-keycloak-auth-path",
+        ),
         ("https://kc.example.com", "https://kc.example.com/realms/main", "issuer-keycloak-realm"),
-        ("https://ak.example.com", "https://ak.example.com/application/o/matomo/", "issuer-authentik-application"),
-        ("https://ak.example.com/application/o/other/", "https://ak.example.com/application/o/matomo/", "issuer-authentik-application"),
-        ("https://idm.example.com", "https://idm.example.com/oauth2/openid/matomo", "issuer-kanidm-client"),
+        (
+            "https://ak.example.com",
+            "https://ak.example.com/application/o/matomo/",
+            "issuer-authentik-application",
+        ),
+        (
+            "https://ak.example.com/application/o/other/",
+            "https://ak.example.com/application/o/matomo/",
+            "issuer-authentik-application",
+        ),
+        (
+            "https://idm.example.com",
+            "https://idm.example.com/oauth2/openid/matomo",
+            "issuer-kanidm-client",
+        ),
         (ISSUER, "http://auth.example.com", "issuer-scheme-mismatch"),
         (ISSUER, "https://login.example.com", "issuer-host-mismatch"),
         (ISSUER, ISSUER + "/oidc", "issuer-path-mismatch"),
@@ -199,8 +229,9 @@ json_scalars = (
 )
 json_values = st.recursive(
     json_scalars,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=12,
 )
 known_keys = st.sampled_from(sorted(FIELD_KINDS))
@@ -222,3 +253,19 @@ def test_validator_never_raises(document: Any, expected: str | None) -> None:
 def test_jwks_summary_never_raises(document: Any, algs: list[str]) -> None:
     summarize_jwks("u", document, algs)
     summarize_jwks("u", {"keys": [document]}, algs)
+
+
+def test_every_finding_code_is_documented() -> None:
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    source = "".join(p.read_text() for p in (root / "oidcsetup" / "discovery").glob("*.py"))
+    emitted = set(re.findall(r'Level\.[A-Z]+,\s*"([a-z0-9-]+)"', source))
+    emitted |= set(re.findall(r'Fetch(?:Unreachable|Invalid)\(\s*"([a-z0-9-]+)"', source))
+    emitted.discard("not-found")  # internal: reported as no-discovery-document
+    documented = set(
+        re.findall(r"^\| `([a-z0-9-]+)` \|", (root / "docs" / "discover.md").read_text(), re.M)
+    )
+    assert len(emitted) > 40
+    assert emitted - documented == set()

@@ -54,7 +54,7 @@ def test_profile_values_become_the_integration(profile: Path) -> None:
     [
         ('[client]\nidd = "x"\n', "unknown key 'client.idd'"),
         ("[clients]\n", "unknown table [clients]"),
-        ("[app.matomo]\nallow_signup = \"yes\"\n", "app.matomo.allow_signup must be true or false"),
+        ('[app.matomo]\nallow_signup = "yes"\n', "app.matomo.allow_signup must be true or false"),
         ("[client]\nscopes = [1, 2]\n", "client.scopes must be a list of strings"),
         ("[client\n", "is not valid TOML"),
     ],
@@ -163,9 +163,9 @@ def test_update_profile_keeps_comments_and_other_values(profile: Path) -> None:
 
 
 def test_starter_profile_loads() -> None:
-    from oidcsetup.profile import flatten_profile
-
     import tomllib
+
+    from oidcsetup.profile import flatten_profile
 
     values = flatten_profile(tomllib.loads(starter_profile()))
     assert values["client.auth_method"] == "client_secret_post"

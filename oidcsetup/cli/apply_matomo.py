@@ -15,45 +15,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from oidcsetup.cli.context import AppContext
-from oidcsetup.cli.options import _SHARED, overrides, shared_options
+from oidcsetup.cli.gen_matomo import matomo_settings_options, resolve_endpoints, settings_overrides
 from oidcsetup.errors import UsageError, ValidationError
 
 if TYPE_CHECKING:
     from oidcsetup.apps.matomo.database import DbSettings, MatomoDatabase
     from oidcsetup.apps.matomo.plan import Plan
-
-# Endpoint flags: gen matomo's, unless options.py already shares them (then that wins).
-_ENDPOINTS = {
-    "authorization_endpoint": ("provider.authorization_endpoint", "--authorization-endpoint"),
-    "token_endpoint": ("provider.token_endpoint", "--token-endpoint"),
-    "userinfo_endpoint": ("provider.userinfo_endpoint", "--userinfo-endpoint"),
-    "end_session_endpoint": ("provider.end_session_endpoint", "--end-session-endpoint"),
-}
-_SHARED_NAMES = (
-    "issuer",
-    "preset",
-    "client_id",
-    "scopes",
-    "matomo_url",
-    "userinfo_id",
-    "redirect_uri_override",
-)
-
-
-def _endpoint_options(func: Any) -> Any:
-    for name, (_key, flag) in reversed(_ENDPOINTS.items()):
-        if name in _SHARED:
-            func = shared_options(name)(func)
-        else:
-            func = click.option(
-                flag,
-                name,
-                envvar=f"OIDCSETUP_{name.upper()}",
-                show_envvar=True,
-                default=None,
-                help=f"The provider's {name.replace('_', ' ')} (else from the profile).",
-            )(func)
-    return func
 
 
 def default_backup_dir() -> Path:
@@ -153,8 +120,7 @@ class _Report:
     show_envvar=True,
     help="Where database backups go (mode 0600). Default: ~/.local/state/oidcsetup/backups.",
 )
-@shared_options(*_SHARED_NAMES)
-@_endpoint_options
+@matomo_settings_options
 @click.pass_obj
 def apply_matomo_command(app: AppContext, **kwargs: Any) -> None:
     """Apply the Login OIDC settings to Matomo: print a plan, then write (or --dry-run/--check).
@@ -410,11 +376,7 @@ def _apply(
     )
     from oidcsetup.secretref import resolve_secret
 
-    values = overrides(integration_options)
-    for name, (key, _flag) in _ENDPOINTS.items():
-        if name not in _SHARED and integration_options.get(name):
-            values[key] = integration_options[name]
-    integration = app.integration(values)
+    integration = resolve_endpoints(app, app.integration(settings_overrides(integration_options)))
     prompt = _prompt_client_secret if sys.stdin.isatty() else None
     resolved = (
         None

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from oidcsetup.integration import Integration
 
 
-
 @dataclass
 class AppContext:
     profile: Path

@@ -33,7 +33,9 @@ def init_command(
     """Write a commented starter profile (./oidcsetup.toml or --profile)."""
     path = app.profile
     if path.exists() and not force:
-        raise UsageError(f"{path} already exists", hint="pass --force to replace it (a backup is kept)")
+        raise UsageError(
+            f"{path} already exists", hint="pass --force to replace it (a backup is kept)"
+        )
     text = starter_profile(
         issuer=issuer or "https://auth.example.com",
         client_id=client_id or "matomo",
@@ -42,7 +44,9 @@ def init_command(
     backup = atomic_write_text(path, text, mode=0o600, backup=True)
     load_profile(path, required=True)  # what we wrote must load
     if app.json_mode:
-        app.output.json({"ok": True, "profile": str(path), "backup": str(backup) if backup else None})
+        app.output.json(
+            {"ok": True, "profile": str(path), "backup": str(backup) if backup else None}
+        )
     else:
         app.output.text(f"wrote {path}" + (f" (previous saved as {backup})" if backup else ""))
         app.output.info("next: oidcsetup discover <issuer> --save")

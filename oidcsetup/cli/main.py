@@ -99,7 +99,9 @@ def report_error(exc: OidcSetupError, app: AppContext | None) -> None:
     show_envvar=True,
     help="The integration profile. Default: ./oidcsetup.toml.",
 )
-@click.option("--json", "json_mode", is_flag=True, help="One JSON document on stdout; logs on stderr.")
+@click.option(
+    "--json", "json_mode", is_flag=True, help="One JSON document on stdout; logs on stderr."
+)
 @click.option("--debug", is_flag=True, envvar="OIDCSETUP_DEBUG", help="Show tracebacks.")
 @click.option(
     "--ca-bundle",

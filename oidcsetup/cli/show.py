@@ -57,7 +57,13 @@ Examples:
 """,
 )
 @shared_options(
-    "issuer", "preset", "client_id", "client_name", "scopes", "matomo_url", "userinfo_id",
+    "issuer",
+    "preset",
+    "client_id",
+    "client_name",
+    "scopes",
+    "matomo_url",
+    "userinfo_id",
     "redirect_uri_override",
 )
 @click.pass_context

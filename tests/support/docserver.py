@@ -12,7 +12,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -39,10 +39,8 @@ class DocServer:
                 if handler is None:
                     send(self, 404, b"not found", "text/plain")
                     return
-                try:
+                with suppress(BrokenPipeError, ConnectionResetError, ssl.SSLError):
                     handler(self)
-                except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
-                    pass
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

@@ -134,7 +134,7 @@ def start_provider(
             )
         time.sleep(0.02)
     process.kill()
-    raise ProviderUnavailable("oidc-provider did not start within %.0f s" % timeout)
+    raise ProviderUnavailable(f"oidc-provider did not start within {timeout:.0f} s")
 
 
 @contextlib.contextmanager

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from oidcsetup.secretref import mask
@@ -11,7 +11,7 @@ from oidcsetup.secretref import mask
 SECRET_SETTINGS = frozenset({"clientSecret"})
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     ADD = "added"
     CHANGE = "changed"
     UNCHANGED = "unchanged"

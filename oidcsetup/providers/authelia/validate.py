@@ -452,14 +452,13 @@ def _check_auth(
     responses = values.get("response_types") or ["code"]
     implicit_only = all(r in IMPLICIT_RESPONSE_TYPES for r in responses)
 
-    if secret is not None and isinstance(secret, str) and secret.startswith("$"):
-        if not DIGEST_PATTERN.match(secret):
-            out.add(
-                "error",
-                "secret-format",
-                f"option '{secret_shown}' is not a digest Authelia can read",
-                hint="use `oidcsetup secret hash` (pbkdf2-sha512 or argon2id)",
-            )
+    if isinstance(secret, str) and secret.startswith("$") and not DIGEST_PATTERN.match(secret):
+        out.add(
+            "error",
+            "secret-format",
+            f"option '{secret_shown}' is not a digest Authelia can read",
+            hint="use `oidcsetup secret hash` (pbkdf2-sha512 or argon2id)",
+        )
 
     method: str | None = values.get("token_endpoint_auth_method") or None
     for note in notes:
