@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from oidcsetup.findings import has_errors
 from oidcsetup.providers.authelia import validate as V
 from oidcsetup.providers.authelia import validate_entry
 
@@ -673,8 +674,8 @@ def test_findings_have_hints_where_a_fix_is_known() -> None:
 
 def test_warning_only_entries_have_no_errors() -> None:
     findings = validate_entry(entry("4.39", client_secret="$plaintext$abc"), "4.39")
-    assert not V.has_errors(findings)
-    assert V.has_errors(validate_entry(entry("4.39", client_id=""), "4.39"))
+    assert not has_errors(findings)
+    assert has_errors(validate_entry(entry("4.39", client_id=""), "4.39"))
 
 
 def test_unsupported_version_is_an_input_error() -> None:

@@ -6,6 +6,7 @@ Heavy imports (ruamel.yaml, argon2) happen inside the functions that need them.
 
 from __future__ import annotations
 
+from oidcsetup.findings import Finding, has_errors
 from oidcsetup.providers.authelia.entry import ClientEntry, build_client_entry
 from oidcsetup.providers.authelia.merge import MergeResult, plan_merge, write_merge
 from oidcsetup.providers.authelia.model import (
@@ -15,7 +16,7 @@ from oidcsetup.providers.authelia.model import (
     model_for,
 )
 from oidcsetup.providers.authelia.render import render_fragment
-from oidcsetup.providers.authelia.validate import Finding, has_errors, validate_entry
+from oidcsetup.providers.authelia.validate import validate_entry
 
 __all__ = [
     "DEFAULT_VERSION",

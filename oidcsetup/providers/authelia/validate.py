@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from oidcsetup.findings import Finding, Level
 from oidcsetup.providers.authelia.model import (
     CLIENT_ID_MAX_LENGTH,
     RENAMED_IN_438,
@@ -25,7 +25,7 @@ from oidcsetup.providers.authelia.model import (
     model_for,
 )
 
-Level = Literal["error", "warning", "info"]
+LevelName = Literal["error", "warning", "info"]
 
 IMPLICIT_RESPONSE_TYPES = ("id_token", "token", "id_token token")
 HYBRID_RESPONSE_TYPES = ("code id_token", "code token", "code id_token token")
@@ -45,28 +45,13 @@ DIGEST_PATTERN = re.compile(
 MATOMO_AUTH_METHOD = "client_secret_post"
 
 
-@dataclass(frozen=True)
-class Finding:
-    level: Level
-    code: str
-    message: str
-    hint: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"level": self.level, "code": self.code, "message": self.message, "hint": self.hint}
-
-
-def has_errors(findings: Iterable[Finding]) -> bool:
-    return any(f.level == "error" for f in findings)
-
-
 class _Collector:
     def __init__(self, client_id: str) -> None:
         self.findings: list[Finding] = []
         self.prefix = f"client '{client_id}': " if client_id else "client: "
 
-    def add(self, level: Level, code: str, message: str, hint: str | None = None) -> None:
-        self.findings.append(Finding(level, code, self.prefix + message, hint))
+    def add(self, level: LevelName, code: str, message: str, hint: str | None = None) -> None:
+        self.findings.append(Finding(Level(level), code, self.prefix + message, hint))
 
 
 def _q(values: Iterable[str]) -> str:
@@ -226,7 +211,7 @@ def _check_client_id(values: dict[str, Any], model: VersionModel, out: _Collecto
         )
         return
     # 4.38+ refuse these at start-up; 4.37 does not check, but would break on upgrade.
-    level: Level = "error" if model.checks_client_id else "warning"
+    level: LevelName = "error" if model.checks_client_id else "warning"
     upgrade = "" if model.checks_client_id else " (Authelia 4.38 and later refuse it)"
     if len(client_id) > CLIENT_ID_MAX_LENGTH:
         out.add(
