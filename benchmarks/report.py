@@ -8,6 +8,8 @@ from collections.abc import Sequence
 def fmt(value: object, unit: object) -> str:
     if isinstance(value, float):
         if unit == "s":
+            if 0 < value < 0.001:
+                return f"{value * 1e6:.1f} us"
             return f"{value * 1000:.1f} ms"
         return f"{value:.3f} {unit}".strip()
     return f"{value} {unit}".strip()
@@ -32,11 +34,11 @@ def print_rows(rows: Sequence[dict[str, object]], markdown: bool = False) -> Non
         )
     header = ("benchmark", "value", "ratio", "target", "")
     if markdown:
-        print("| " + " | ".join(header[:4]) + " |")
-        print("|" + "---|" * 4)
-        for row in table:
-            print("| " + " | ".join(row[:4]) + " |")
+        print("| " + " | ".join((*header[:4], "verdict")) + " |")
+        print("|" + "---|" * 5)
+        for cells in table:
+            print("| " + " | ".join(cells) + " |")
         return
     widths = [max(len(r[i]) for r in [header, *table]) for i in range(5)]
-    for row in [header, *table]:
-        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+    for cells in [header, *table]:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(cells)).rstrip())

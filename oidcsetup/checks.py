@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from oidcsetup.errors import ExitCode, OidcSetupError, UnreachableError
+from oidcsetup.errors import ExitCode, OidcSetupError, UnreachableError, UsageError
 from oidcsetup.findings import Level
 from oidcsetup.http import NetworkOptions
 from oidcsetup.integration import MATOMO_AUTH_METHOD, Integration, ProviderEndpoints
@@ -93,15 +93,32 @@ def skipped(name: str, code: str, message: str, hint: str | None = None) -> Prob
 
 
 def unreachable_result(name: str, url: str, exc: BaseException) -> ProbeResult:
+    """A probe's request failed: unreachable (exit 4), or an answer far too large (exit 3)."""
+    from oidcsetup.discovery.fetch import FetchInvalid, FetchUnreachable
+
+    if isinstance(exc, FetchInvalid):
+        return failed(name, exc.code, exc.message, exc.hint, url=url)
+    if isinstance(exc, FetchUnreachable):
+        message, hint, cause = exc.message, exc.hint, exc.code
+    else:
+        message, hint, cause = f"cannot reach {url}: {type(exc).__name__}: {exc}", None, None
     return ProbeResult(
         name,
         "fail",
         f"{name}-unreachable",
-        f"cannot reach {url}: {type(exc).__name__}: {exc}",
-        "check that the provider runs and the URL, network and TLS settings (--ca-bundle)",
-        {"url": url},
+        message,
+        hint or "check that the provider runs and the URL, network and TLS settings (--ca-bundle)",
+        {"url": url, "cause": cause},
         unreachable=True,
     )
+
+
+def _send(
+    client: httpx.Client, method: str, url: str, network: NetworkOptions, **kwargs: Any
+) -> httpx.Response:
+    from oidcsetup.discovery.fetch import request
+
+    return request(client, method, url, network, **kwargs)
 
 
 # --- what is probed ---------------------------------------------------------------------------
@@ -136,6 +153,8 @@ class Target:
     userinfo_id: str
     allow_signup: bool
     source: str = "profile"
+    # Why redirect_uri is None although Matomo's URL is given (an invalid URL): the probe fails.
+    redirect_problem: OidcSetupError | None = field(default=None, repr=False)
 
 
 def is_env_reference(value: str) -> bool:
@@ -145,10 +164,13 @@ def is_env_reference(value: str) -> bool:
 def target_from(integration: Integration, secret: str | None) -> Target:
     from oidcsetup.apps.matomo.redirect import redirect_uris
 
+    problem: OidcSetupError | None = None
     try:
         redirect: str | None = redirect_uris(integration.matomo)[0]
-    except OidcSetupError:
-        redirect = None
+    except UsageError:
+        redirect = None  # Matomo's URL is not known: the probe is skipped
+    except OidcSetupError as exc:
+        redirect, problem = None, exc  # given but unusable (not a URL, http on a public host)
     return Target(
         client_id=integration.client.client_id,
         secret=secret,
@@ -157,6 +179,7 @@ def target_from(integration: Integration, secret: str | None) -> Target:
         redirect_uri=redirect,
         userinfo_id=integration.matomo.userinfo_id,
         allow_signup=bool(integration.matomo.allow_signup),
+        redirect_problem=problem,
     )
 
 
@@ -285,14 +308,24 @@ def probe_endpoints(
 
 
 def probe_redirect_uri(
-    client: httpx.Client, authorization_endpoint: str | None, target: Target
+    client: httpx.Client,
+    authorization_endpoint: str | None,
+    target: Target,
+    network: NetworkOptions | None = None,
 ) -> ProbeResult:
     """An authorization request as Login OIDC sends it gets a login page or a redirect."""
-    import httpx
+    from oidcsetup.discovery.fetch import FetchInvalid, FetchUnreachable
 
     name = "redirect-uri"
     if not authorization_endpoint:
         return skipped(name, "no-authorization-endpoint", "the authorization endpoint is unknown")
+    if not target.redirect_uri and target.redirect_problem is not None:
+        return failed(
+            name,
+            "redirect-uri-invalid",
+            target.redirect_problem.message,
+            target.redirect_problem.hint,
+        )
     if not target.redirect_uri:
         return skipped(
             name,
@@ -309,8 +342,15 @@ def probe_redirect_uri(
     }
     details = {"redirect_uri": target.redirect_uri, "client_id": target.client_id}
     try:
-        response = client.get(authorization_endpoint, params=params, follow_redirects=False)
-    except httpx.HTTPError as exc:
+        response = _send(
+            client,
+            "GET",
+            authorization_endpoint,
+            network or NetworkOptions(),
+            params=params,
+            follow_redirects=False,
+        )
+    except (FetchUnreachable, FetchInvalid) as exc:
         return unreachable_result(name, authorization_endpoint, exc)
     if response.is_redirect and "location" in response.headers:
         from urllib.parse import urljoin
@@ -405,10 +445,12 @@ def probe_client_auth(
     token_endpoint: str | None,
     target: Target,
     methods_supported: tuple[str, ...] | list[str] = (),
+    network: NetworkOptions | None = None,
 ) -> ProbeResult:
     """A token request with a bogus code and the client's credentials must get invalid_grant."""
-    import httpx
+    from oidcsetup.discovery.fetch import FetchInvalid, FetchUnreachable
 
+    network = network or NetworkOptions()
     name = "client-auth"
     if not token_endpoint:
         return skipped(name, "no-token-endpoint", "the token endpoint is unknown")
@@ -422,9 +464,9 @@ def probe_client_auth(
     details = {"auth_method": target.auth_method, "client_id": target.client_id}
     try:
         error, description, status = _bogus_token_request(
-            client, token_endpoint, target, target.auth_method
+            client, token_endpoint, target, target.auth_method, network
         )
-    except httpx.HTTPError as exc:
+    except (FetchUnreachable, FetchInvalid) as exc:
         return unreachable_result(name, token_endpoint, exc)
     if error == "invalid_grant":
         return passed(
@@ -435,7 +477,9 @@ def probe_client_auth(
             **details,
         )
     if error == "invalid_client":
-        return _diagnose_invalid_client(client, token_endpoint, target, methods_supported, details)
+        return _diagnose_invalid_client(
+            client, token_endpoint, target, methods_supported, details, network
+        )
     if error == "unauthorized_client":
         return failed(
             name,
@@ -456,7 +500,11 @@ def probe_client_auth(
 
 
 def _bogus_token_request(
-    client: httpx.Client, token_endpoint: str, target: Target, method: str
+    client: httpx.Client,
+    token_endpoint: str,
+    target: Target,
+    method: str,
+    network: NetworkOptions,
 ) -> tuple[str | None, str | None, int]:
     data = {
         "grant_type": "authorization_code",
@@ -470,7 +518,7 @@ def _bogus_token_request(
     fields, headers = client_auth(method, target.client_id, target.secret)
     data.update(fields)
     headers["Accept"] = "application/json"
-    response = client.post(token_endpoint, data=data, headers=headers)
+    response = _send(client, "POST", token_endpoint, network, data=data, headers=headers)
     error, description = oauth_error(response)
     return error, description, response.status_code
 
@@ -481,8 +529,9 @@ def _diagnose_invalid_client(
     target: Target,
     methods_supported: tuple[str, ...] | list[str],
     details: dict[str, Any],
+    network: NetworkOptions,
 ) -> ProbeResult:
-    import httpx
+    from oidcsetup.discovery.fetch import FetchInvalid, FetchUnreachable
 
     name = "client-auth"
     method = target.auth_method
@@ -500,8 +549,8 @@ def _diagnose_invalid_client(
     other_error: str | None = None
     if target.secret:
         try:
-            other_error, _, _ = _bogus_token_request(client, token_endpoint, target, other)
-        except httpx.HTTPError:
+            other_error, _, _ = _bogus_token_request(client, token_endpoint, target, other, network)
+        except (FetchUnreachable, FetchInvalid):
             other_error = None
     if other_error == "invalid_grant":
         return failed(
@@ -564,9 +613,11 @@ def probe_scopes(
     )
 
 
-def probe_userinfo(client: httpx.Client, userinfo_endpoint: str | None) -> ProbeResult:
+def probe_userinfo(
+    client: httpx.Client, userinfo_endpoint: str | None, network: NetworkOptions | None = None
+) -> ProbeResult:
     """userinfo answers; without a token 401/400 with an OAuth error is 'reachable'."""
-    import httpx
+    from oidcsetup.discovery.fetch import FetchInvalid, FetchUnreachable
 
     name = "userinfo"
     if not userinfo_endpoint:
@@ -577,8 +628,14 @@ def probe_userinfo(client: httpx.Client, userinfo_endpoint: str | None) -> Probe
             "Login OIDC reads the user from userinfo; the provider must offer it",
         )
     try:
-        response = client.get(userinfo_endpoint, headers={"Accept": "application/json"})
-    except httpx.HTTPError as exc:
+        response = _send(
+            client,
+            "GET",
+            userinfo_endpoint,
+            network or NetworkOptions(),
+            headers={"Accept": "application/json"},
+        )
+    except (FetchUnreachable, FetchInvalid) as exc:
         return unreachable_result(name, userinfo_endpoint, exc)
     error, _ = oauth_error(response)
     bearer = "bearer" in response.headers.get("www-authenticate", "").lower()
@@ -788,27 +845,34 @@ def run_checks(
                 configured = {}
         results.append(probe_endpoints(metadata, configured, source))
 
-        if discovery.unreachable and not (
-            provider.has_endpoints and provider.source != "discovered"
-        ):
+        known = provider.has_endpoints and provider.source != "discovered"
+        if discovery.status == "fail" and metadata is None and not known:
+            # Without endpoints the other probes could only fail for the same cause.
+            code, why = (
+                ("provider-unreachable", "the provider is unreachable")
+                if discovery.unreachable
+                else ("no-discovery", "no discovery document, so no endpoints to probe")
+            )
             for probe in ("redirect-uri", "client-auth", "scopes", "userinfo", "userinfo-claims"):
-                results.append(
-                    skipped(probe, "provider-unreachable", "skipped: the provider is unreachable")
-                )
+                results.append(skipped(probe, code, f"skipped: {why}"))
         else:
             progress("redirect-uri")
-            results.append(probe_redirect_uri(client, endpoint("authorization_endpoint"), target))
+            results.append(
+                probe_redirect_uri(client, endpoint("authorization_endpoint"), target, network)
+            )
             progress("client-auth")
             methods = md.get("token_endpoint_auth_methods_supported") or list(
                 provider.token_endpoint_auth_methods_supported
             )
             results.append(
-                probe_client_auth(client, endpoint("token_endpoint"), target, methods or ())
+                probe_client_auth(
+                    client, endpoint("token_endpoint"), target, methods or (), network
+                )
             )
             scopes = md.get("scopes_supported") or list(provider.scopes_supported)
             results.append(probe_scopes(target, scopes if isinstance(scopes, list) else None))
             progress("userinfo")
-            results.append(probe_userinfo(client, endpoint("userinfo_endpoint")))
+            results.append(probe_userinfo(client, endpoint("userinfo_endpoint"), network))
             login_result: LoginResult | None = None
             login_error: LoginError | None = None
             if login:

@@ -45,11 +45,16 @@ def atomic_write_bytes(
 ) -> Path | None:
     """Replace ``path`` with ``data`` atomically (temp file in the same folder, fsync, rename).
 
+    A symlink is followed: its target is replaced (and backed up beside the target).
+
     Keeps the existing file's mode and owner (``mode`` applies to a new file, or forces one).
-    With ``backup``, the old content is first copied to a timestamped backup, which is returned.
+    With ``backup``, the old content is first copied to a timestamped backup (mode 0600, owned by
+    the running user), which is returned.
     On any error the original file is untouched and the temp file removed.
     """
-    path = Path(path)
+    # A symlinked file (a mounted or generated configuration.yml) is written through to its
+    # target: replacing the link itself would leave what the service reads unchanged.
+    path = Path(os.path.realpath(path)) if Path(path).is_symlink() else Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     existing: os.stat_result | None
     try:
@@ -64,7 +69,11 @@ def atomic_write_bytes(
         if backup and existing is not None:
             saved = backup_path(path)
             old = path.read_bytes()
-            fd = os.open(saved, os.O_WRONLY | os.O_CREAT | os.O_EXCL, existing.st_mode & 0o777)
+            # Owner-only, whatever the original's mode: the files we back up (config.ini.php,
+            # Authelia's configuration.yml, the profile) hold passwords and keys, and a backup
+            # has no reason to be readable by the web server or other users.
+            fd = os.open(saved, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.fchmod(fd, 0o600)  # the umask may only remove bits; make it exact
             with os.fdopen(fd, "wb") as handle:
                 handle.write(old)
                 handle.flush()

@@ -38,7 +38,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
-from oidcsetup.errors import InputError, OidcSetupError, UnreachableError, UsageError
+from oidcsetup.errors import InputError, OidcSetupError, UsageError
 from oidcsetup.http import NetworkOptions
 from oidcsetup.integration import Integration
 from oidcsetup.urls import is_loopback_host
@@ -76,14 +76,6 @@ def http_client(network: NetworkOptions) -> httpx.Client:
     from oidcsetup.discovery.fetch import make_client
 
     return make_client(network)
-
-
-def unreachable(url: str, exc: Exception) -> UnreachableError:
-    return UnreachableError(
-        f"cannot reach {url}: {type(exc).__name__}: {exc}".rstrip(": "),
-        hint="check the URL, that the provider is running, and the network/TLS settings "
-        "(--ca-bundle)",
-    )
 
 
 def client_auth(
@@ -129,13 +121,22 @@ def oauth_error(response: httpx.Response) -> tuple[str | None, str | None]:
     )
 
 
-def fetch_json(client: httpx.Client, url: str, what: str) -> dict[str, Any]:
-    import httpx
+def send(
+    client: httpx.Client, method: str, url: str, network: NetworkOptions, **kwargs: Any
+) -> httpx.Response:
+    """A request under the network limits (hard deadline, size cap); network failures raise
+    ``UnreachableError`` (exit 4) with a one-line message."""
+    from oidcsetup.discovery.fetch import request
 
-    try:
-        response = client.get(url, headers={"Accept": "application/json"})
-    except httpx.HTTPError as exc:
-        raise unreachable(url, exc) from None
+    return request(client, method, url, network, **kwargs)
+
+
+def fetch_json(
+    client: httpx.Client, url: str, what: str, network: NetworkOptions | None = None
+) -> dict[str, Any]:
+    response = send(
+        client, "GET", url, network or NetworkOptions(), headers={"Accept": "application/json"}
+    )
     if response.status_code != 200:
         raise LoginError(
             f"{what} at {url} answered HTTP {response.status_code}", code=f"{what}-error"
@@ -276,6 +277,24 @@ def authorization_error_hint(error: str, description: str = "") -> str | None:
     return None
 
 
+def check_redirect_uri_syntax(uri: str) -> None:
+    """Refuse what cannot be a redirect URI before the provider sees it (a usage error)."""
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        raise UsageError(f"redirect URI {uri!r} is not a valid URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(
+            f"redirect URI {uri!r} is not an absolute http(s) URL",
+            hint="e.g. http://127.0.0.1:8765/callback (registered for the client at the provider)",
+        )
+    if parts.fragment or uri.endswith("#"):
+        raise UsageError(
+            f"redirect URI {uri!r} has a fragment", hint="remove the #... (RFC 6749 3.1.2)"
+        )
+
+
 # --- loopback callback server ----------------------------------------------------------------
 
 
@@ -372,25 +391,26 @@ class CallbackServer:
 
 
 def headless_authorize(
-    client: httpx.Client, request: AuthorizationRequest, *, deadline: float, max_steps: int = 20
+    client: httpx.Client,
+    request: AuthorizationRequest,
+    *,
+    deadline: float,
+    max_steps: int = 20,
+    network: NetworkOptions | None = None,
 ) -> str:
     """Follow the provider's redirects until one goes to the redirect URI; return that URL.
 
     Works only when the provider logs the user in without a form (zero-click provider, or a
     session cookie); a page that is not a redirect ends it with a clear error.
     """
-    import httpx
-
+    network = network or NetworkOptions()
     url = request.url
     for _ in range(max_steps):
         if same_endpoint(url, request.redirect_uri):
             return url
         if time.monotonic() > deadline:
             raise LoginError("headless login timed out", hint="raise --timeout", code="timeout")
-        try:
-            response = client.get(url, follow_redirects=False)
-        except httpx.HTTPError as exc:
-            raise unreachable(url, exc) from None
+        response = send(client, "GET", url, network, follow_redirects=False)
         if response.is_redirect and "location" in response.headers:
             url = urljoin(str(response.url), response.headers["location"])
             continue
@@ -464,19 +484,17 @@ def exchange_code(
     secret: str | None,
     auth_method: str,
     code_verifier: str | None,
+    network: NetworkOptions | None = None,
 ) -> dict[str, Any]:
-    import httpx
-
     data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
     if code_verifier:
         data["code_verifier"] = code_verifier
     fields, headers = client_auth(auth_method, client_id, secret)
     data.update(fields)
     headers["Accept"] = "application/json"
-    try:
-        response = client.post(token_endpoint, data=data, headers=headers)
-    except httpx.HTTPError as exc:
-        raise unreachable(token_endpoint, exc) from None
+    response = send(
+        client, "POST", token_endpoint, network or NetworkOptions(), data=data, headers=headers
+    )
     error, description = oauth_error(response)
     if response.status_code != 200 or error:
         detail = f"{error} ({description})" if description else (error or "no error code")
@@ -612,17 +630,20 @@ class Userinfo:
     signed: bool  # a JWT answer: Login OIDC cannot read it
 
 
-def fetch_userinfo(client: httpx.Client, endpoint: str, access_token: str) -> Userinfo:
+def fetch_userinfo(
+    client: httpx.Client,
+    endpoint: str,
+    access_token: str,
+    network: NetworkOptions | None = None,
+) -> Userinfo:
     """GET userinfo as Login OIDC does: ``Authorization: Bearer``, ``Accept: application/json``."""
-    import httpx
-
-    try:
-        response = client.get(
-            endpoint,
-            headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
-        )
-    except httpx.HTTPError as exc:
-        raise unreachable(endpoint, exc) from None
+    response = send(
+        client,
+        "GET",
+        endpoint,
+        network or NetworkOptions(),
+        headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+    )
     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if response.status_code != 200:
         error, description = oauth_error(response)
@@ -718,6 +739,8 @@ def run_login(
         raise UsageError(f"unknown login mode {mode!r}")
     if mode == "headless" and not redirect_uri:
         raise UsageError("headless login needs the redirect URI registered for the client")
+    if redirect_uri is not None:
+        check_redirect_uri_syntax(redirect_uri)
     deadline = time.monotonic() + timeout
     with http_client(network) as client, _callback(mode, redirect_uri) as server:
         uri = server.redirect_uri if server else redirect_uri
@@ -729,7 +752,7 @@ def run_login(
             scopes=settings.scopes,
         )
         if mode == "headless":
-            callback_url = headless_authorize(client, request, deadline=deadline)
+            callback_url = headless_authorize(client, request, deadline=deadline, network=network)
         else:
             announce(request.url)
             if mode == "browser" and open_browser is not None:
@@ -755,11 +778,16 @@ def run_login(
             secret=settings.secret,
             auth_method=settings.auth_method,
             code_verifier=request.code_verifier,
+            network=network,
         )
         claims: dict[str, Any] = {}
         id_token = tokens.get("id_token")
         if isinstance(id_token, str):
-            jwks = fetch_json(client, endpoints.jwks_uri, "jwks") if endpoints.jwks_uri else None
+            jwks = (
+                fetch_json(client, endpoints.jwks_uri, "jwks", network)
+                if endpoints.jwks_uri
+                else None
+            )
             claims = verify_id_token(
                 id_token,
                 jwks=jwks,
@@ -772,7 +800,9 @@ def run_login(
             raise LoginError("the token response has no id_token although openid was requested")
         userinfo = Userinfo({}, "", signed=False)
         if endpoints.userinfo_endpoint:
-            userinfo = fetch_userinfo(client, endpoints.userinfo_endpoint, tokens["access_token"])
+            userinfo = fetch_userinfo(
+                client, endpoints.userinfo_endpoint, tokens["access_token"], network
+            )
         scope = tokens.get("scope")
         return LoginResult(
             redirect_uri=uri,

@@ -174,7 +174,7 @@ STARTER_PROFILE = """\
 
 [provider]
 # The OpenID provider's issuer, exactly as it appears in its discovery document.
-issuer = "{issuer}"
+issuer = {issuer}
 # Endpoints: filled in by `oidcsetup discover ISSUER --save`, or set by hand.
 # authorization_endpoint = ""
 # token_endpoint = ""
@@ -188,7 +188,7 @@ version = "4.39"
 authorization_policy = "two_factor"
 
 [client]
-id = "{client_id}"
+id = {client_id}
 name = "Matomo"
 scopes = ["openid", "email"]
 # Login OIDC posts the secret in the token request's body.
@@ -197,7 +197,7 @@ auth_method = "client_secret_post"
 secret = "env:MATOMO_OIDC_CLIENT_SECRET"
 
 [app.matomo]
-url = "{matomo_url}"
+url = {matomo_url}
 # The userinfo claim that identifies a user: "sub" for OpenID Connect providers.
 userinfo_id = "sub"
 button_name = "Login with SSO"
@@ -211,9 +211,35 @@ button_name = "Login with SSO"
 """
 
 
+def toml_string(value: str) -> str:
+    """``value`` as a TOML basic string, quotes included (every character survives a load)."""
+    escapes = {
+        '"': '\\"',
+        "\\": "\\\\",
+        "\b": "\\b",
+        "\t": "\\t",
+        "\n": "\\n",
+        "\f": "\\f",
+        "\r": "\\r",
+    }
+    out = []
+    for char in value:
+        if char in escapes:
+            out.append(escapes[char])
+        elif ord(char) < 0x20 or ord(char) == 0x7F:  # other control characters: TOML forbids them
+            out.append(f"\\u{ord(char):04X}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
 def starter_profile(
     issuer: str = "https://auth.example.com",
     client_id: str = "matomo",
     matomo_url: str = "https://matomo.example.com",
 ) -> str:
-    return STARTER_PROFILE.format(issuer=issuer, client_id=client_id, matomo_url=matomo_url)
+    return STARTER_PROFILE.format(
+        issuer=toml_string(issuer),
+        client_id=toml_string(client_id),
+        matomo_url=toml_string(matomo_url),
+    )

@@ -66,6 +66,9 @@ _PBKDF2_BY_IDENTIFIER: dict[str, Pbkdf2Variant] = {
     "pbkdf2-sha1": PBKDF2_VARIANTS["pbkdf2-sha1"],
 }
 PBKDF2_SALT_LENGTH = 16
+# Refuse to verify digests whose iteration count would keep us busy for minutes, or overflow
+# hashlib (a C int): 20 million is over 12 times the largest of Authelia's defaults (sha1).
+PBKDF2_MAX_ITERATIONS = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -257,6 +260,10 @@ def _verify_pbkdf2(data: bytes, digest: str, variant: Pbkdf2Variant) -> bool:
     _, _, rounds_text, salt_text, key_text = parts
     if not rounds_text.isdigit() or int(rounds_text) < 1:
         raise _malformed(variant.name, f"iterations {rounds_text!r} is not a positive number")
+    if int(rounds_text) > PBKDF2_MAX_ITERATIONS:
+        raise _malformed(
+            variant.name, f"iterations {rounds_text} is out of range (1 to {PBKDF2_MAX_ITERATIONS})"
+        )
     try:
         salt = ab64_decode(salt_text)
         key = ab64_decode(key_text)

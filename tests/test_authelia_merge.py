@@ -285,3 +285,32 @@ def test_merged_file_validates_as_a_whole(config: Path) -> None:
     )
     result = plan_merge(config, entry, SECRET)
     assert validate_entry(result.entry, "4.39") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("a: [\n", "(line 2, column 1)"),
+        ("a: 1\na: 2\n", 'duplicate key "a"'),
+        ("a:\n\tb: 1\n", "(line 2, column 1)"),
+    ],
+)
+def test_yaml_errors_are_one_line_with_the_position(tmp_path: Path, text: str, where: str) -> None:
+    path = tmp_path / "c.yml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        plan_merge(path, build_client_entry(integration(), fast_digest()), SECRET)
+    message = info.value.message
+    assert message.startswith(f"{path} is not valid YAML: ") and where in message
+    assert "\n" not in message and "<unicode string>" not in message
+
+
+def test_merge_into_a_symlinked_file_writes_the_target(config: Path) -> None:
+    """A symlinked configuration.yml (mounted, generated) used to be replaced by a plain file."""
+    link = config.with_name("link.yml")
+    link.symlink_to(config.name)
+    result = plan_merge(link, build_client_entry(integration(), fast_digest()), SECRET)
+    backup = write_merge(result)
+    assert link.is_symlink() and link.resolve() == config.resolve()
+    assert config.read_text() == result.after
+    assert backup is not None and backup.parent == config.parent and backup.read_text() == CONFIG

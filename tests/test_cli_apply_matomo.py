@@ -368,3 +368,102 @@ def test_restore_a_config_file_backup(site: Any) -> None:
         ).exit_code
         == 0
     )
+
+
+# --- regressions found in the QA pass -----------------------------------------------------------
+
+
+def test_backups_of_the_config_file_are_owner_only(site: Any) -> None:
+    """config.ini.php holds the database password: its backup must not be world-readable."""
+    s = site()
+    s.config.chmod(0o644)
+    result = s.cli("--json", "apply", "matomo", "--config", str(s.config))
+    assert result.exit_code == 0, result.stderr
+    backup = Path(json.loads(result.stdout)["targets"][0]["backup"])
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    assert stat.S_IMODE(s.config.stat().st_mode) == 0o644  # the file itself keeps its mode
+
+
+def test_secret_already_in_the_config_file_is_reported_as_kept(site: Any) -> None:
+    s = site()
+    s.write_config('\n[LoginOIDC]\nclientSecret = "stored-before"\n')
+    result = s.cli(
+        "--json",
+        "apply",
+        "matomo",
+        "--config",
+        str(s.config),
+        env={"OIDCSETUP_CLIENT_SECRET": None},
+    )
+    assert result.exit_code == 0, result.stderr
+    codes = [w["code"] for w in json.loads(result.stdout)["warnings"]]
+    assert "client-secret-unmanaged" in codes and "no-client-secret" not in codes
+    assert "stays disabled" not in result.stderr
+    assert 'clientSecret = "stored-before"' in s.config.read_text()
+
+
+def test_unknown_settings_are_warned_about_unless_pruned(site: Any) -> None:
+    s = site()
+    s.write_config('\n[LoginOIDC]\nclientsecret = "typo"\n')
+    s.sql(
+        "INSERT INTO matomo_plugin_setting (plugin_name, setting_name, setting_value, user_login) "
+        "VALUES ('LoginOIDC', 'userInfoId', 'sub', '')"
+    )
+    result = s.cli("--json", "apply", "matomo", "--config", str(s.config), "--db", "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    unknown = [w for w in json.loads(result.stdout)["warnings"] if w["code"] == "unknown-setting"]
+    assert len(unknown) == 2
+    assert "clientsecret" in unknown[0]["message"] and "userInfoId" in unknown[1]["message"]
+    pruned = s.cli("--json", "apply", "matomo", "--config", str(s.config), "--db", "--prune")
+    assert pruned.exit_code == 0, pruned.stderr
+    assert not [w for w in json.loads(pruned.stdout)["warnings"] if w["code"] == "unknown-setting"]
+    assert "clientsecret" not in s.config.read_text() and "userInfoId" not in s.rows()
+
+
+def test_database_restore_backs_up_what_it_replaces(site: Any) -> None:
+    s = site()
+    assert s.cli("apply", "matomo", "--dsn", s.dsn).exit_code == 0
+    assert s.cli("apply", "matomo", "--dsn", s.dsn, "--client-id", "second").exit_code == 0
+    assert stat.S_IMODE(s.backups.stat().st_mode) == 0o700
+    before = set(s.backups.iterdir())
+    newest = sorted(before)[-1]
+    restored = s.cli("--json", "apply", "matomo", "--dsn", s.dsn, "--restore", str(newest))
+    assert restored.exit_code == 0, restored.stderr
+    saved = json.loads(restored.stdout)["targets"][0]["backup"]
+    assert saved and Path(saved) not in before and stat.S_IMODE(Path(saved).stat().st_mode) == 0o600
+    assert s.rows()["clientId"] == "matomo"
+    # ...so the restore itself can be undone
+    undo = s.cli("apply", "matomo", "--dsn", s.dsn, "--restore", saved)
+    assert undo.exit_code == 0, undo.stderr
+    assert s.rows()["clientId"] == "second"
+
+
+def test_issuer_flag_does_not_reuse_the_profile_endpoints(site: Any) -> None:
+    """The profile's saved endpoints belong to its issuer, not to --issuer/--preset's."""
+    s = site()
+    result = s.cli(
+        "--json",
+        "apply",
+        "matomo",
+        "--config",
+        str(s.config),
+        "--dry-run",
+        env={"OIDCSETUP_ISSUER": "https://sso.other.example", "OIDCSETUP_PRESET": "authelia"},
+    )
+    assert result.exit_code == 0, result.stderr
+    changes = {c["setting"]: c["new"] for c in json.loads(result.stdout)["targets"][0]["changes"]}
+    assert changes["tokenUrl"] == "https://sso.other.example/api/oidc/token"
+    assert changes["authorizeUrl"] == "https://sso.other.example/api/oidc/authorization"
+    assert "endpoints saved in the profile are not used" in result.stderr
+    same = s.cli("--json", "apply", "matomo", "--config", str(s.config), "--dry-run")
+    changes = {c["setting"]: c["new"] for c in json.loads(same.stdout)["targets"][0]["changes"]}
+    assert changes["tokenUrl"] == "https://auth.example.com/api/oidc/token"
+
+
+def test_usage_error_in_json_mode_is_one_json_document(site: Any) -> None:
+    s = site()
+    result = s.cli("--json", "apply", "matomo", "--no-such-option")
+    assert result.exit_code == 2
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is False and doc["error"]["exit_code"] == 2
+    assert "--no-such-option" in doc["error"]["message"]

@@ -334,3 +334,59 @@ def test_https_to_http_redirect_is_refused() -> None:
     ):
         fetch(client, "https://idp.example/x", network)
     assert caught.value.code == "redirect-downgrade"
+
+
+# --- regressions of the QA pass ---------------------------------------------------------------
+
+
+def test_invalid_ipv6_issuer_is_a_usage_error() -> None:
+    """Was: an internal error (the candidate URLs were built before the syntax check)."""
+    result = run("discover", "http://[::1")
+    assert result.exit_code == 2
+    assert one_error_line(result.stderr) == (
+        "error: issuer 'http://[::1' is not a valid URL: Invalid IPv6 URL"
+    )
+
+
+def test_empty_issuer_is_a_usage_error() -> None:
+    result = run("discover", "")
+    assert result.exit_code == 2
+    assert one_error_line(result.stderr) == "error: the issuer is empty"
+    assert "https://?" not in result.stderr
+
+
+def test_issuer_with_a_password_is_refused_without_echoing_it(server: DocServer) -> None:
+    """Was: the URL (password included) was fetched and echoed in messages and --json."""
+    issuer = f"http://user:hunter2@127.0.0.1:{server.port}"
+    result = run("--json", "discover", issuer)
+    assert result.exit_code == 2
+    assert "hunter2" not in result.stdout + result.stderr
+    assert one_error_line(result.stderr) == (
+        f"error: issuer 'http://127.0.0.1:{server.port}' must not contain user info "
+        "(user:password@)"
+    )
+    assert not server.hits
+
+
+def test_unreachable_json_lists_only_the_urls_tried() -> None:
+    """Was: every candidate URL, although the first failure stops discovery."""
+    port = free_port()
+    result = run("--json", "discover", f"http://127.0.0.1:{port}/realm")
+    assert result.exit_code == 4
+    assert json.loads(result.stdout)["tried_urls"] == [
+        f"http://127.0.0.1:{port}/realm/.well-known/openid-configuration"
+    ]
+
+
+def test_redirect_to_a_closed_port_names_the_redirect_target(server: DocServer) -> None:
+    """Was: the message named the requested host (which answered), not the one that refused."""
+    closed = free_port()
+    server.route(
+        "/.well-known/openid-configuration",
+        redirect(f"http://127.0.0.1:{closed}/.well-known/openid-configuration"),
+    )
+    result = run("discover", server.base)
+    assert result.exit_code == 4
+    assert one_error_line(result.stderr) == (
+        f"error: connection to 127.0.0.1:{closed} refused: nothing listens there"
+    )

@@ -201,3 +201,97 @@ def test_version_and_module_entry_point() -> None:
 def test_usage_errors_exit_2() -> None:
     result = run(["no-such-command"])
     assert result.exit_code == ExitCode.USAGE
+
+
+# --- regressions found in the QA pass -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ['matomo"x', "C:\\matomo", "line\nbreak", "ctl\x01\x7f"])
+def test_init_escapes_values_into_valid_toml(tmp_path: Path, value: str) -> None:
+    """A quote or backslash in a flag used to write a profile that no longer loads."""
+    path = tmp_path / "oidcsetup.toml"
+    result = run(["--profile", str(path), "init", "--client-id", value, "--matomo-url", value])
+    assert result.exit_code == 0, result.stderr
+    values = load_profile(path)
+    assert values["client.id"] == value and values["app.matomo.url"] == value
+
+
+def test_init_force_never_replaces_a_good_profile_with_a_broken_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import oidcsetup.cli.init as init_module
+
+    path = tmp_path / "oidcsetup.toml"
+    path.write_text(PROFILE)
+    monkeypatch.setattr(init_module, "starter_profile", lambda **_: "[client\n")
+    result = run(["--profile", str(path), "init", "--force"])
+    assert result.exit_code == ExitCode.FAILURE
+    assert path.read_text() == PROFILE and not list(tmp_path.glob("*.bak-*"))
+
+
+def test_backups_are_owner_only_whatever_the_original_mode(tmp_path: Path) -> None:
+    from oidcsetup.fileio import atomic_write_text
+
+    path = tmp_path / "configuration.yml"
+    path.write_text("jwt_secret: hunter2\n")
+    path.chmod(0o644)
+    backup = atomic_write_text(path, "jwt_secret: other\n")
+    assert backup is not None and backup.read_text() == "jwt_secret: hunter2\n"
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_show_honours_the_authelia_options_environment(profile: Path) -> None:
+    env = {"OIDCSETUP_AUTHELIA_VERSION": "4.37", "OIDCSETUP_CONSENT_MODE": "implicit"}
+    result = run(
+        ["--profile", str(profile), "--json", "show", "--authorization-policy", "one_factor"],
+        env=env,
+    )
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    values = doc["values"]
+    assert doc["ok"] is True
+    assert values["provider.authelia.version"] == {"value": "4.37", "source": "env"}
+    assert values["provider.authelia.consent_mode"] == {"value": "implicit", "source": "env"}
+    assert values["provider.authelia.authorization_policy"] == {
+        "value": "one_factor",
+        "source": "flag",
+    }
+
+
+def test_click_usage_errors_in_json_mode_are_one_json_document(profile: Path) -> None:
+    result = run(["--profile", str(profile), "--json", "secret", "verify"])
+    assert result.exit_code == ExitCode.USAGE
+    doc = json.loads(result.stdout)
+    assert doc == {
+        "ok": False,
+        "error": {
+            "type": "UsageError",
+            "message": "Missing argument 'DIGEST'.",
+            "hint": None,
+            "exit_code": 2,
+        },
+    }
+    assert "Missing argument" in result.stderr
+
+
+def test_init_force_on_a_symlinked_profile_keeps_the_link(tmp_path: Path) -> None:
+    real = tmp_path / "real.toml"
+    real.write_text(PROFILE)
+    link = tmp_path / "oidcsetup.toml"
+    link.symlink_to(real.name)
+    result = run(["--profile", str(link), "init", "--force", "--client-id", "via-link"])
+    assert result.exit_code == 0, result.stderr
+    assert link.is_symlink() and load_profile(real)["client.id"] == "via-link"
+
+
+def test_json_flag_also_works_after_the_subcommand() -> None:
+    for args in (
+        ["gen", "redirect-uris", "--matomo-url", "https://m.example.com", "--json"],
+        ["secret", "generate", "--json"],
+        ["show", "--json"],
+    ):
+        result = run(args)
+        assert result.exit_code == 0, (args, result.stderr)
+        document = json.loads(result.stdout)  # exactly one JSON document
+        assert document["ok"] is True, args

@@ -406,7 +406,10 @@ def test_gen_redirect_uris_cli() -> None:
         ["gen", "redirect-uris", "--json"],
         env={"OIDCSETUP_MATOMO_URL": "https://m.example.com"},
     )
-    assert json.loads(as_json.stdout) == {"redirect_uris": [f"https://m.example.com/{CALLBACK}"]}
+    assert json.loads(as_json.stdout) == {
+        "ok": True,
+        "redirect_uris": [f"https://m.example.com/{CALLBACK}"],
+    }
     bad = runner.invoke(
         cli, ["--json", "gen", "redirect-uris", "--matomo-url", "http://m.example.com"]
     )
@@ -430,3 +433,57 @@ def test_gen_matomo_discovers_endpoints_from_the_issuer(oidc_provider: Any) -> N
     assert settings["tokenUrl"].startswith(oidc_provider.issuer)
     assert settings["userinfoUrl"].startswith(oidc_provider.issuer)
     assert settings["clientSecret"] == "${S}"
+
+
+# --- regressions found in the QA pass -----------------------------------------------------------
+
+
+def test_format_json_and_redirect_uris_json_print_a_document_on_error_too() -> None:
+    failed = CliRunner().invoke(cli, ["gen", "matomo", "--format", "json"])
+    assert failed.exit_code == 2
+    doc = json.loads(failed.stdout)
+    assert doc["ok"] is False and "endpoints are not known" in doc["error"]["message"]
+    bad_url = CliRunner().invoke(
+        cli, ["gen", "redirect-uris", "--json", "--matomo-url", "http://m.example.com"]
+    )
+    assert bad_url.exit_code == 1
+    assert json.loads(bad_url.stdout)["error"]["type"] == "ValidationError"
+
+
+def test_gen_matomo_json_says_ok() -> None:
+    document = gen_json("--issuer", "https://auth.example.com", "--preset", "authelia", secret="s")
+    assert document["ok"] is True and document["plugin"] == "LoginOIDC"
+
+
+def test_issuer_override_replaces_the_endpoints_saved_in_the_profile(tmp_path: Path) -> None:
+    """flag > env > profile: --issuer/--preset must not be paired with the profile's endpoints."""
+    (tmp_path / "oidcsetup.toml").write_text(
+        '[provider]\nissuer = "https://old.example.com"\n'
+        'authorization_endpoint = "https://old.example.com/authorize"\n'
+        'token_endpoint = "https://old.example.com/token"\n'
+        'userinfo_endpoint = "https://old.example.com/userinfo"\n'
+    )
+    flag = gen_json("--issuer", "https://new.example.com", "--preset", "authelia")
+    assert flag["settings"]["tokenUrl"] == "https://new.example.com/api/oidc/token"
+    env = CliRunner().invoke(
+        cli,
+        ["--json", "gen", "matomo"],
+        env={"OIDCSETUP_ISSUER": "https://new.example.com", "OIDCSETUP_PRESET": "authelia"},
+    )
+    assert env.exit_code == 0, env.output
+    assert json.loads(env.stdout)["settings"]["userinfoUrl"] == (
+        "https://new.example.com/api/oidc/userinfo"
+    )
+    # an endpoint flag still wins, and the profile's own issuer keeps its saved endpoints
+    mixed = gen_json(
+        "--issuer",
+        "https://new.example.com",
+        "--preset",
+        "authelia",
+        "--token-endpoint",
+        "https://new.example.com/custom/token",
+    )
+    assert mixed["settings"]["tokenUrl"] == "https://new.example.com/custom/token"
+    assert mixed["settings"]["authorizeUrl"] == "https://new.example.com/api/oidc/authorization"
+    same = gen_json("--issuer", "https://old.example.com/")
+    assert same["settings"]["tokenUrl"] == "https://old.example.com/token"

@@ -249,6 +249,9 @@ def test_unsupported_formats_name_the_format(digest: str, name: str) -> None:
         ("$pbkdf2-sha512$310000$c8p7+8n7$JNRB", "adapted base64"),
         ("$pbkdf2-sha512$310000$c8p78n7p", "expected"),
         ("$md5$abc", "unknown digest format"),
+        # more rounds than hashlib takes (was an OverflowError), or minutes of work
+        ("$pbkdf2-sha512$99999999999$c8p78n7pUMln0jzvd4aK4Q$JNRB", "out of range"),
+        ("$pbkdf2$20000001$c8p78n7pUMln0jzvd4aK4Q$JNRB", "out of range"),
     ],
 )
 def test_malformed_digests_are_errors_not_mismatches(digest: str, message: str) -> None:

@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from oidcsetup.cli.context import AppContext
-from oidcsetup.cli.gen_matomo import matomo_settings_options, resolve_endpoints, settings_overrides
+from oidcsetup.cli.gen_matomo import (
+    matomo_settings_options,
+    resolve_endpoints,
+    settings_integration,
+    settings_overrides,
+)
 from oidcsetup.errors import UsageError, ValidationError
 
 if TYPE_CHECKING:
@@ -190,7 +195,15 @@ def _run(
         if use_db:
             db = _connect(app, dsn=dsn, from_config=from_config, config_path=config_path)
         if restore is not None:
-            _restore(app, report, restore, config_path, db, write=mode == "apply")
+            _restore(
+                app,
+                report,
+                restore,
+                config_path,
+                db,
+                write=mode == "apply",
+                backup_dir=backup_dir or default_backup_dir(),
+            )
         else:
             _apply(
                 app,
@@ -286,6 +299,7 @@ def _restore(
     db: MatomoDatabase | None,
     *,
     write: bool,
+    backup_dir: Path,
 ) -> None:
     from oidcsetup.apps.matomo.plan import diff_settings
 
@@ -309,7 +323,7 @@ def _restore(
                 }
             )
             return
-        result = db.restore(backup)
+        result = db.restore(backup, backup_dir=backup_dir)
         report.plans.append(result.plan)
         report.targets.append({**result.to_json(True), "restored_from": str(backup)})
         return
@@ -376,7 +390,9 @@ def _apply(
     )
     from oidcsetup.secretref import resolve_secret
 
-    integration = resolve_endpoints(app, app.integration(settings_overrides(integration_options)))
+    integration = resolve_endpoints(
+        app, settings_integration(app, settings_overrides(integration_options))
+    )
     prompt = _prompt_client_secret if sys.stdin.isatty() else None
     resolved = (
         None
@@ -431,10 +447,8 @@ def _apply(
 
     # Warnings about the settings themselves.
     current_secret = None
-    if config_plan is not None:
-        current_secret = next(
-            (c.old for c in config_plan.changes if c.setting == SECRET_SETTING), None
-        )
+    if config_doc is not None:  # the plan covers desired settings only: read the file itself
+        current_secret = config_doc.current_settings().get(SECRET_SETTING)
     if db is not None and not current_secret:
         current_secret = db.read_settings().get(SECRET_SETTING)
     for warning in setting_warnings(integration, desired):
@@ -448,6 +462,20 @@ def _apply(
         if warning.code == "disable-superuser":
             continue  # the safety rail below says it precisely
         report.warnings.append(warning.to_json())
+    if not prune:  # a typo'd key (clientsecret) is silently ignored by Matomo: say so
+        stored = (
+            [("config.ini.php [LoginOIDC]", config_doc.current_settings())] if config_doc else []
+        )
+        if db is not None:
+            stored.append((db.target.removeprefix("db:"), db.read_settings()))
+        for where, current in stored:
+            unknown = sorted(set(current) - set(SETTING_NAMES))
+            if unknown:
+                report.warn(
+                    "unknown-setting",
+                    f"{where} holds setting(s) the plugin does not know: {', '.join(unknown)}",
+                    "fix the spelling, or remove them with --prune",
+                )
 
     # Links (dry run first: the safety rail counts a super user linked in this same run).
     link_results = (

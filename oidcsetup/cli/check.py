@@ -29,7 +29,7 @@ Examples:
   oidcsetup check
   oidcsetup check --issuer https://auth.example.com --matomo-url https://matomo.example.com
   oidcsetup check --config /var/www/matomo/config/config.ini.php --login
-  oidcsetup check --db --dsn mysql://matomo@127.0.0.1/matomo --json
+  oidcsetup --json check --db --dsn mysql://matomo@127.0.0.1/matomo
 \b
 Exit codes: 0 every probe passed (or was skipped), 3 a probe failed, 4 the provider (or the
 database) could not be reached. The client secret comes from $OIDCSETUP_CLIENT_SECRET or the
@@ -93,6 +93,10 @@ def check_command(
             "nothing to check: the provider is unknown",
             hint="pass --issuer URL (or set provider.issuer in the profile)",
         )
+    if integration.provider.issuer:
+        from oidcsetup.discovery.fetch import check_issuer_syntax
+
+        check_issuer_syntax(integration.provider.issuer)  # a typo is a usage error, not a probe
     resolved = resolve_secret(integration.client.secret, base_dir=app.profile.parent)
     matomo: MatomoCurrent | None = None
     if config_path or use_db:

@@ -127,12 +127,11 @@ def discover_command(
             issuer=issuer, endpoints=ProviderEndpoints(issuer=issuer)
         )
     else:
-        tried = [doc_url] if doc_url else discovery.candidate_urls(issuer or "")
         try:
             with app.output.spinner(f"discovering {issuer or doc_url}"):
                 result = discovery.discover(issuer, network, url=doc_url, check_keys=not no_jwks)
         except (discovery.FetchUnreachable, discovery.FetchInvalid) as exc:
-            _fail(app, issuer, tried, exc)
+            _fail(app, issuer, list(exc.tried_urls), exc)
             return
     if any(manual.values()):
         endpoints, extra = discovery.manual_endpoints(result.endpoints, **manual)
@@ -257,7 +256,7 @@ def _render(app: AppContext, result: DiscoveryResult, saved: Any) -> None:
         origin = f"discovered from {result.document_url}"
     else:
         origin = f"NOT discovered: {endpoints.source}"
-    out.text(f"Provider {result.issuer or endpoints.issuer} ({origin})")
+    out.text(f"Provider {result.issuer or endpoints.issuer or '(issuer unknown)'} ({origin})")
     rows = [
         [f"{title} ({key})", getattr(endpoints, attr) or "-"]
         for key, title, attr in MATOMO_SETTINGS

@@ -95,6 +95,47 @@ def settings_overrides(kwargs: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+# Profile keys that describe the provider the profile's issuer (or preset) led to.
+PROVIDER_DERIVED_KEYS = (
+    *ENDPOINT_OPTIONS.values(),
+    "provider.jwks_uri",
+    "provider.scopes_supported",
+    "provider.token_endpoint_auth_methods_supported",
+    "provider.code_challenge_methods_supported",
+    "provider.source",
+)
+
+
+def settings_integration(app: AppContext, values: dict[str, Any]) -> Integration:
+    """The Integration for ``values`` (flag and environment overrides) over the profile.
+
+    When ``--issuer`` or ``--preset`` (or their OIDCSETUP_* variables) name another provider than
+    the profile's, the endpoints saved in the profile belong to the old one: they are left out,
+    so the endpoints come from the preset, discovery or endpoint flags instead.
+    """
+    from oidcsetup.integration import build_integration
+
+    profile = app.profile_values()
+
+    def differs(key: str) -> bool:
+        new, old = values.get(key), profile.get(key)
+        if new is None:
+            return False
+        if key == "provider.issuer" and isinstance(old, str):
+            return str(new).rstrip("/") != old.rstrip("/")
+        return bool(new != old)
+
+    moved = [k for k in ("provider.issuer", "provider.preset") if differs(k)]
+    stale = [k for k in PROVIDER_DERIVED_KEYS if k in profile]
+    if moved and stale:
+        profile = {k: v for k, v in profile.items() if k not in PROVIDER_DERIVED_KEYS}
+        app.output.info(
+            f"note: {moved[0].removeprefix('provider.')} differs from the profile's, so the "
+            "endpoints saved in the profile are not used"
+        )
+    return build_integration(profile, values)
+
+
 def resolve_endpoints(app: AppContext, integration: Integration) -> Integration:
     """Fill the provider endpoints from ``--issuer`` (discovery) or ``--preset`` when none are known.
 
@@ -117,7 +158,7 @@ def build_settings(
     from oidcsetup.apps.matomo.settings import desired_settings
     from oidcsetup.secretref import resolve_secret
 
-    integration = resolve_endpoints(app, app.integration(settings_overrides(kwargs)))
+    integration = resolve_endpoints(app, settings_integration(app, settings_overrides(kwargs)))
     secret = None
     if not secret_as_env:
         secret = resolve_secret(integration.client.secret, base_dir=app.profile.parent)
@@ -165,6 +206,8 @@ def gen_matomo_command(
     from oidcsetup.apps.matomo import render
     from oidcsetup.apps.matomo.settings import setting_warnings
 
+    if fmt == "json":
+        _json_mode(app)  # an error, too, is then one JSON document on stdout
     integration, values, secret = build_settings(app, kwargs, secret_as_env)
     out = app.output
     warnings = setting_warnings(integration, values)
@@ -183,6 +226,7 @@ def gen_matomo_command(
     if app.json_mode or fmt == "json":
         out.json(
             {
+                "ok": True,
                 "plugin": "LoginOIDC",
                 "settings": render.settings_json(values, show_secrets),
                 "redirect_uris": uris,
@@ -227,10 +271,18 @@ def gen_redirect_uris_command(
     **kwargs: Any,
 ) -> None:
     """The redirect URI(s) the provider and Matomo must both use, normalised and checked."""
+    if json_flag:
+        _json_mode(app)  # an error, too, is then one JSON document on stdout
     integration = app.integration(overrides(kwargs))
     uris = redirect_uris(integration.matomo)
-    if app.json_mode or json_flag:
-        app.output.json({"redirect_uris": list(uris)})
+    if app.json_mode:
+        app.output.json({"ok": True, "redirect_uris": list(uris)})
         return
     for uri in uris:
         app.output.text(uri)
+
+
+def _json_mode(app: AppContext) -> None:
+    """A command's own JSON switch behaves like the global --json."""
+    app.json_mode = True
+    app.output.json_mode = True

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import click
 
 from oidcsetup.cli.context import AppContext
 from oidcsetup.cli.options import shared_options
 from oidcsetup.errors import UsageError
 from oidcsetup.fileio import atomic_write_text
-from oidcsetup.profile import load_profile, starter_profile
+from oidcsetup.profile import flatten_profile, starter_profile
 
 
 @click.command(
@@ -41,8 +43,9 @@ def init_command(
         client_id=client_id or "matomo",
         matomo_url=matomo_url or "https://matomo.example.com",
     )
+    # What we write must load: check it before the old profile is replaced.
+    flatten_profile(tomllib.loads(text), source=str(path))
     backup = atomic_write_text(path, text, mode=0o600, backup=True)
-    load_profile(path, required=True)  # what we wrote must load
     if app.json_mode:
         app.output.json(
             {"ok": True, "profile": str(path), "backup": str(backup) if backup else None}

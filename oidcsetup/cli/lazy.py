@@ -8,6 +8,41 @@ from typing import Any
 import click
 
 
+def _set_json_mode(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value:
+        return
+    from oidcsetup.cli.context import AppContext
+
+    app = ctx.find_object(AppContext)
+    if app is not None:
+        app.json_mode = True
+        app.output.json_mode = True
+
+
+def with_json_option(command: click.Command) -> click.Command:
+    """Let ``--json`` also follow the subcommand (``oidcsetup check --json``), as users type it.
+
+    The global ``oidcsetup --json COMMAND`` stays the documented form; both set the same mode.
+    """
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            with_json_option(sub)
+        return command
+    if any("--json" in getattr(p, "opts", ()) for p in command.params):
+        return command
+    command.params.append(
+        click.Option(
+            ["--json"],
+            is_flag=True,
+            expose_value=False,
+            is_eager=True,
+            callback=_set_json_mode,
+            help="One JSON document on stdout; logs on stderr (same as oidcsetup --json).",
+        )
+    )
+    return command
+
+
 class LazyGroup(click.Group):
     """Subcommands given as ``{"name": "module.path:attribute"}``, imported on first use.
 
@@ -27,5 +62,5 @@ class LazyGroup(click.Group):
             module_name, attribute = self.lazy_subcommands[cmd_name].split(":")
             command = getattr(importlib.import_module(module_name), attribute)
             assert isinstance(command, click.Command)
-            return command
+            return with_json_option(command)
         return super().get_command(ctx, cmd_name)

@@ -28,7 +28,7 @@ SHARED = (
 Examples:
   oidcsetup login --redirect-uri http://127.0.0.1:8765/callback
   oidcsetup login --no-browser --redirect-uri http://127.0.0.1:8765/callback
-  oidcsetup login --headless --json
+  oidcsetup --json login --headless
 \b
 The redirect URI must be registered for the client at the provider. By default a loopback
 server listens on a free port (http://127.0.0.1:PORT/callback), which only providers that

@@ -50,7 +50,14 @@ class RootGroup(LazyGroup):
             app = ctx.obj if isinstance(ctx.obj, AppContext) else None
             report_error(exc, app)
             raise click.exceptions.Exit(int(exc.exit_code)) from None
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+        except click.ClickException as exc:
+            # A usage mistake in a subcommand's options: click prints it on stderr; --json
+            # still gets its one document on stdout.
+            app = ctx.obj if isinstance(ctx.obj, AppContext) else None
+            if app and app.json_mode:
+                report_json_error(app.output, "UsageError", exc.format_message(), exc.exit_code)
+            raise
+        except (click.exceptions.Exit, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -72,17 +79,19 @@ def report_error(exc: OidcSetupError, app: AppContext | None) -> None:
         traceback.print_exc()
     output.error(exc.message, exc.hint)
     if app and app.json_mode:
-        output.json(
-            {
-                "ok": False,
-                "error": {
-                    "type": type(exc).__name__,
-                    "message": exc.message,
-                    "hint": exc.hint,
-                    "exit_code": int(exc.exit_code),
-                },
-            }
-        )
+        report_json_error(output, type(exc).__name__, exc.message, int(exc.exit_code), exc.hint)
+
+
+def report_json_error(
+    output: Output, kind: str, message: str, exit_code: int, hint: str | None = None
+) -> None:
+    """The one JSON document of a failed ``--json`` run."""
+    output.json(
+        {
+            "ok": False,
+            "error": {"type": kind, "message": message, "hint": hint, "exit_code": exit_code},
+        }
+    )
 
 
 @click.group(

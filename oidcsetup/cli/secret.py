@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import click
 
@@ -29,7 +30,8 @@ def read_secret(*, confirm: bool) -> tuple[str, str]:
     """
     stdin = sys.stdin
     interactive = bool(stdin) and stdin.isatty()
-    if not interactive and stdin is not None:
+    from_env = os.environ.get(SECRET_ENV)
+    if not interactive and stdin is not None and (not from_env or _stdin_has_input(stdin)):
         data = stdin.read()
         if data.endswith("\r\n"):
             data = data[:-2]
@@ -37,8 +39,8 @@ def read_secret(*, confirm: bool) -> tuple[str, str]:
             data = data[:-1]
         if data:
             return data, "stdin"
-    if os.environ.get(SECRET_ENV):
-        return os.environ[SECRET_ENV], f"env:{SECRET_ENV}"
+    if from_env:
+        return from_env, f"env:{SECRET_ENV}"
     if interactive:
         value = click.prompt(
             "Client secret", hide_input=True, confirmation_prompt=confirm, err=True
@@ -49,6 +51,21 @@ def read_secret(*, confirm: bool) -> tuple[str, str]:
         "no client secret given",
         hint=f'pipe it on stdin (printf %s "$SECRET" | oidcsetup secret ...), or set {SECRET_ENV}',
     )
+
+
+def _stdin_has_input(stdin: Any, wait: float = 0.5) -> bool:
+    """Whether stdin has data or end-of-file ready soon; False for an idle inherited pipe.
+
+    With $OIDCSETUP_CLIENT_SECRET set, a CI runner's stdin that stays open and silent must not
+    make the command wait forever: the variable is used instead.
+    """
+    import select
+
+    try:
+        readable, _, _ = select.select([stdin], [], [], wait)
+    except (OSError, ValueError, TypeError):  # no real file descriptor (e.g. a test runner)
+        return True
+    return bool(readable)
 
 
 @click.group(

@@ -12,6 +12,14 @@ from oidcsetup.cli.options import overrides, shared_options
 from oidcsetup.profile import KEY_KINDS
 from oidcsetup.secretref import mask
 
+# gen authelia's options that have a profile key (their OIDCSETUP_* variables are global).
+AUTHELIA_KEYS = {
+    "authelia_version": "provider.authelia.version",
+    "authorization_policy": "provider.authelia.authorization_policy",
+    "consent_mode": "provider.authelia.consent_mode",
+    "consent_duration": "provider.authelia.pre_configured_consent_duration",
+}
+
 
 def resolved_values(
     profile_values: dict[str, Any], flag_values: dict[str, Any], env_values: dict[str, Any]
@@ -66,6 +74,32 @@ Examples:
     "userinfo_id",
     "redirect_uri_override",
 )
+@click.option(
+    "--authelia-version",
+    envvar="OIDCSETUP_AUTHELIA_VERSION",
+    show_envvar=True,
+    default=None,
+    help="As `gen authelia --authelia-version`.",
+)
+@click.option(
+    "--authorization-policy",
+    envvar="OIDCSETUP_AUTHORIZATION_POLICY",
+    default=None,
+    help="As `gen authelia --authorization-policy`.",
+)
+@click.option(
+    "--consent-mode",
+    envvar="OIDCSETUP_CONSENT_MODE",
+    default=None,
+    help="As `gen authelia --consent-mode`.",
+)
+@click.option(
+    "--pre-configured-consent-duration",
+    "consent_duration",
+    envvar="OIDCSETUP_PRE_CONFIGURED_CONSENT_DURATION",
+    default=None,
+    help="As `gen authelia --pre-configured-consent-duration`.",
+)
 @click.pass_context
 def show_command(ctx: click.Context, **kwargs: Any) -> None:
     """Show the resolved integration and where each value comes from (flag, env, profile, default).
@@ -82,12 +116,16 @@ def show_command(ctx: click.Context, **kwargs: Any) -> None:
             continue
         source = ctx.get_parameter_source(name)
         bucket = flag_values if source is ParameterSource.COMMANDLINE else env_values
-        bucket.update(overrides({name: value}))
+        if name in AUTHELIA_KEYS:
+            bucket[AUTHELIA_KEYS[name]] = value
+        else:
+            bucket.update(overrides({name: value}))
     rows = resolved_values(profile_values, flag_values, env_values)
     shown = [(k, _display(k, v), s) for k, v, s in rows]
     if app.json_mode:
         app.output.json(
             {
+                "ok": True,
                 "profile": str(app.profile),
                 "profile_exists": app.profile.exists(),
                 "values": {k: {"value": v, "source": s} for k, v, s in shown},

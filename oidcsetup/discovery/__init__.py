@@ -112,6 +112,10 @@ def discover(
     http = make_client(network) if own_client else client
     try:
         return _discover(issuer, expected, candidates, network, http, check_keys)
+    except (FetchUnreachable, FetchInvalid) as exc:
+        if not exc.tried_urls:
+            exc.tried_urls = tuple(candidates)
+        raise
     finally:
         if own_client:
             http.close()
@@ -135,6 +139,9 @@ def _discover(
             # FetchUnreachable propagates: every candidate is on the same host.
             fetched = fetch(http, candidate, network)
             document = parse_json(fetched)
+        except FetchUnreachable as failure:
+            failure.tried_urls = tuple(tried)
+            raise
         except FetchInvalid as failure:
             failures.append(failure)
             continue
@@ -164,7 +171,9 @@ def _discover(
     if chosen is None:
         chosen = fallback
     if chosen is None:
-        raise _first_error(failures)
+        error = _first_error(failures)
+        error.tried_urls = tuple(tried)
+        raise error
     document_url, document, findings = chosen
     if expected is None:
         findings.append(

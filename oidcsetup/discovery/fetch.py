@@ -5,9 +5,9 @@ but not with a JSON document" becomes a ``FindingsError`` (exit 3); both carry a
 ``code`` (docs/discover.md) and a one-line message naming the URL.
 
 Limits (``oidcsetup.http.NetworkOptions``): connect and read timeouts, an overall deadline per
-fetch that holds while the body streams (a server trickling a byte at a time is cut off at the
-first chunk past it; a silent one by the read timeout, clamped to what is left of the deadline),
-bounded retries with exponential backoff on connection errors and 5xx only, at most
+fetch that is hard: a watchdog shuts the fetch's sockets down when it passes, so neither a
+server trickling its headers or body a byte at a time nor one going silent after the headers
+(or mid-body) holds the command past it (``hard_deadline``); bounded retries with exponential backoff on connection errors and 5xx only, at most
 ``max_redirects`` redirects (https never downgraded to http), and a body size cap enforced while
 streaming (``Content-Length`` checked first; nothing over the cap is ever buffered).
 
@@ -21,8 +21,10 @@ import functools
 import json
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -54,6 +56,7 @@ class FetchUnreachable(UnreachableError):
     def __init__(self, code: str, message: str, hint: str | None = None) -> None:
         super().__init__(message, hint)
         self.code = code
+        self.tried_urls: tuple[str, ...] = ()  # set by discover(): the URLs actually fetched
 
     def finding(self) -> Finding:
         return Finding(Level.ERROR, self.code, self.message, self.hint)
@@ -68,6 +71,7 @@ class FetchInvalid(FindingsError):
         super().__init__(message, hint)
         self.code = code
         self.status = status
+        self.tried_urls: tuple[str, ...] = ()  # set by discover(): the URLs actually fetched
 
     def finding(self) -> Finding:
         return Finding(Level.ERROR, self.code, self.message, self.hint)
@@ -83,6 +87,17 @@ def check_issuer_syntax(issuer: str) -> None:
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError as exc:
         raise UsageError(f"issuer {issuer!r} is not a valid URL: {exc}") from None
+    if not issuer.strip():
+        raise UsageError("the issuer is empty", hint="pass the provider's issuer URL")
+    if parts.username is not None or parts.password is not None:
+        # Never echo a password: it would land in terminals, CI logs and --json output.
+        shown = urlunsplit(
+            (parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query, "")
+        )
+        raise UsageError(
+            f"issuer {shown!r} must not contain user info (user:password@)",
+            hint="remove it: an issuer URL never carries credentials",
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         hint = (
             f"did you mean https://{issuer}?"
@@ -176,14 +191,101 @@ def make_client(
         write=network.read_timeout,
         pool=network.connect_timeout,
     )
-    return httpx.Client(
+    tracker = _SocketTracker()
+    client = httpx.Client(
         verify=ssl_verify(network),
         timeout=timeout,
         follow_redirects=follow_redirects,
         max_redirects=network.max_redirects,
         headers={"User-Agent": f"oidcsetup/{__version__}"},
         transport=transport,
+        event_hooks={"request": [tracker.attach]},
     )
+    setattr(client, _TRACKER_ATTR, tracker)
+    return client
+
+
+# --- the hard deadline -----------------------------------------------------------------------
+
+_TRACKER_ATTR = "_oidcsetup_sockets"
+
+
+class _SocketTracker:
+    """The sockets a ``make_client`` client opened, so a deadline can cut them from outside.
+
+    httpcore reports each new connection through the documented ``trace`` request extension
+    (events ``<pool>.connect_tcp.complete`` and ``<pool>.start_tls.complete``, whose
+    ``return_value`` is the network stream; ``get_extra_info("socket")`` is its socket).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+
+    def attach(self, request: httpx.Request) -> None:
+        """httpx request hook (runs for every request and redirect hop)."""
+        request.extensions.setdefault("trace", self.trace)
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        if not event.endswith((".connect_tcp.complete", ".start_tls.complete")):
+            return
+        stream = info.get("return_value")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if isinstance(sock, socket.socket):
+            with self._lock:
+                self._sockets = [s for s in self._sockets if s.fileno() != -1]
+                self._sockets.append(sock)
+
+    def cut(self) -> None:
+        """Shut every open socket down: a read blocked in another thread returns at once.
+
+        (Closing the descriptor would not wake a blocked ``recv`` on Linux; ``shutdown`` does.
+        The base-class method is called on purpose: ``SSLSocket.shutdown`` also drops its TLS
+        object, which the reading thread is still using.)
+        """
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            with suppress(OSError):  # already closed, or detached by the TLS wrap
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class Deadline:
+    """What ``hard_deadline`` yields: ``expired`` once the watchdog has cut the sockets."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+        self.expired = False
+
+    @property
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+
+@contextmanager
+def hard_deadline(client: httpx.Client, at: float) -> Iterator[Deadline]:
+    """Run requests on ``client`` that must end by ``at`` (a ``time.monotonic()`` value).
+
+    A watchdog thread shuts down the client's sockets at ``at``, so any blocked read or write
+    fails at once (httpx raises a ``ReadError``, ``RemoteProtocolError`` or the like); the
+    caller checks ``expired`` to report the deadline instead. Clients not made by
+    ``make_client`` (no tracked sockets) keep only their timeouts.
+    """
+    state = Deadline(at)
+    tracker = getattr(client, _TRACKER_ATTR, None)
+
+    def fire() -> None:
+        state.expired = True
+        if isinstance(tracker, _SocketTracker):
+            tracker.cut()
+
+    timer = threading.Timer(max(0.0, at - time.monotonic()), fire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield state
+    finally:
+        timer.cancel()
 
 
 # --- fetching --------------------------------------------------------------------------------
@@ -338,81 +440,165 @@ def _fetch_once(
         write=min(network.read_timeout, remaining),
         pool=min(network.connect_timeout, remaining),
     )
-    try:
-        with client.stream(
-            "GET", url, timeout=timeout, headers=JSON_HEADERS, follow_redirects=True
-        ) as response:
-            final_url = str(response.url)
-            if urlsplit(url).scheme == "https" and response.url.scheme == "http":
-                raise FetchUnreachable(
-                    "redirect-downgrade",
-                    f"{url} redirects to plain http ({final_url})",
-                    hint="fix the provider's or proxy's redirect; oidcsetup never downgrades TLS",
-                )
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > network.max_body_bytes:
-                raise _too_large(url, network, declared=int(declared))
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > network.max_body_bytes:
-                    raise _too_large(url, network)
-                if time.monotonic() > deadline:
-                    raise _deadline_error(url, network)
-                chunks.append(chunk)
-            return Fetched(
-                url=url,
-                final_url=final_url,
-                status=response.status_code,
-                content_type=response.headers.get("content-type", ""),
-                body=b"".join(chunks),
-                attempts=attempt,
-                redirects=tuple(str(r.url) for r in response.history),
+    with hard_deadline(client, deadline) as watch:
+        try:
+            return _stream(client, url, network, deadline, attempt, timeout)
+        except (FetchUnreachable, FetchInvalid):
+            raise
+        except httpx.HTTPError as exc:
+            if watch.expired:
+                # The watchdog cut the connection: whatever httpx saw, the deadline passed.
+                raise _deadline_error(url, network) from None
+            raise _http_error(url, network, deadline, exc) from None
+        except httpx.InvalidURL as exc:
+            raise UsageError(f"{url} is not a valid URL: {exc}") from None
+
+
+def _stream(
+    client: httpx.Client,
+    url: str,
+    network: NetworkOptions,
+    deadline: float,
+    attempt: int,
+    timeout: httpx.Timeout,
+) -> Fetched:
+    with client.stream(
+        "GET", url, timeout=timeout, headers=JSON_HEADERS, follow_redirects=True
+    ) as response:
+        final_url = str(response.url)
+        if urlsplit(url).scheme == "https" and response.url.scheme == "http":
+            raise FetchUnreachable(
+                "redirect-downgrade",
+                f"{url} redirects to plain http ({final_url})",
+                hint="fix the provider's or proxy's redirect; oidcsetup never downgrades TLS",
             )
-    except (FetchUnreachable, FetchInvalid):
-        raise
-    except httpx.TooManyRedirects:
-        raise FetchUnreachable(
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > network.max_body_bytes:
+            raise _too_large(url, network, declared=int(declared))
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > network.max_body_bytes:
+                raise _too_large(url, network)
+            if time.monotonic() > deadline:
+                raise _deadline_error(url, network)
+            chunks.append(chunk)
+        return Fetched(
+            url=url,
+            final_url=final_url,
+            status=response.status_code,
+            content_type=response.headers.get("content-type", ""),
+            body=b"".join(chunks),
+            attempts=attempt,
+            redirects=tuple(str(r.url) for r in response.history),
+        )
+
+
+def _http_error(
+    url: str, network: NetworkOptions, deadline: float, exc: httpx.HTTPError
+) -> FetchUnreachable | UsageError | _Retryable:
+    """Name an httpx failure; transient ones come back wrapped in ``_Retryable``."""
+    import httpx
+
+    # After a redirect the failing request is not ``url``: name the host that failed.
+    try:
+        failed = str(exc.request.url)
+    except RuntimeError:  # no request attached
+        failed = url
+    if isinstance(exc, httpx.TooManyRedirects):
+        return FetchUnreachable(
             "too-many-redirects",
             f"{url} redirects more than {network.max_redirects} times (a redirect loop?)",
             hint="open the URL in a browser and fix the provider's or proxy's redirects",
-        ) from None
-    except httpx.ConnectTimeout:
-        raise _Retryable(
+        )
+    if isinstance(exc, httpx.ConnectTimeout):
+        return _Retryable(
             FetchUnreachable(
                 "timeout",
-                f"connecting to {_host(url)} timed out after {network.connect_timeout:g} s",
+                f"connecting to {_host(failed)} timed out after {network.connect_timeout:g} s",
                 hint="check the host, the port and any firewall in between",
             )
-        ) from None
-    except httpx.TimeoutException:
+        )
+    if isinstance(exc, httpx.TimeoutException):
         if time.monotonic() >= deadline - 0.05:
-            raise _deadline_error(url, network) from None
-        raise FetchUnreachable(
+            return _deadline_error(url, network)
+        return FetchUnreachable(
             "timeout",
             f"{url} sent nothing for {network.read_timeout:g} s",
             hint="the provider is stuck or overloaded; check it, then try again",
-        ) from None
-    except httpx.ConnectError as exc:
-        outcome = _connect_error(url, exc)
-        raise outcome from None
-    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-        raise _Retryable(
+        )
+    if isinstance(exc, httpx.ConnectError):
+        return _connect_error(failed, exc)
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
+        return _Retryable(
             FetchUnreachable(
                 "connection-failed",
-                f"connection to {_host(url)} broke: {exc or type(exc).__name__}",
+                f"connection to {_host(failed)} broke: {exc or type(exc).__name__}",
                 hint="check the provider and any proxy in front of it",
             )
-        ) from None
-    except httpx.UnsupportedProtocol:
-        raise UsageError(f"{url} is not an http(s) URL") from None
-    except httpx.InvalidURL as exc:
-        raise UsageError(f"{url} is not a valid URL: {exc}") from None
-    except httpx.HTTPError as exc:
-        raise FetchUnreachable(
-            "connection-failed", f"fetching {url} failed: {exc or type(exc).__name__}"
-        ) from None
+        )
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return UsageError(f"{url} is not an http(s) URL")
+    return FetchUnreachable(
+        "connection-failed", f"fetching {url} failed: {exc or type(exc).__name__}"
+    )
+
+
+def request(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    network: NetworkOptions,
+    **kwargs: Any,
+) -> httpx.Response:
+    """One request (no retries) under the fetch limits: hard deadline and body size cap.
+
+    For the probes and the login flow (authorization, token, userinfo requests), whose bodies
+    are read whole. Returns the response, body read, whatever its status; raises
+    ``FetchUnreachable`` for every network failure (with a finding code and a one-line message)
+    and ``FetchInvalid`` for a body over ``network.max_body_bytes``. ``kwargs`` go to
+    ``client.stream`` (params, data, headers, follow_redirects...).
+    """
+    import httpx
+
+    # Plain bodies only, as for ``fetch``: a compressed chunk could inflate past the cap at once.
+    kwargs["headers"] = {"Accept-Encoding": "identity", **dict(kwargs.get("headers") or {})}
+    deadline = time.monotonic() + network.deadline
+    with hard_deadline(client, deadline) as watch:
+        try:
+            with client.stream(method, url, **kwargs) as response:
+                declared = response.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > network.max_body_bytes:
+                    raise _too_large(url, network, declared=int(declared), what="an answer")
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > network.max_body_bytes:
+                        raise _too_large(url, network, what="an answer")
+                    if time.monotonic() > deadline:
+                        raise _deadline_error(url, network)
+                    chunks.append(chunk)
+        except (FetchUnreachable, FetchInvalid):
+            raise
+        except httpx.HTTPError as exc:
+            if watch.expired:
+                raise _deadline_error(url, network) from None
+            error = _http_error(url, network, deadline, exc)
+            raise (error.error if isinstance(error, _Retryable) else error) from None
+    # The body is decoded already: the copy must not claim an encoding (or a length).
+    headers = [
+        (k, v)
+        for k, v in response.headers.multi_items()
+        if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=b"".join(chunks),
+        request=response.request,
+    )
 
 
 def _deadline_error(url: str, network: NetworkOptions) -> FetchUnreachable:
@@ -423,12 +609,19 @@ def _deadline_error(url: str, network: NetworkOptions) -> FetchUnreachable:
     )
 
 
-def _too_large(url: str, network: NetworkOptions, declared: int | None = None) -> FetchInvalid:
+def _too_large(
+    url: str,
+    network: NetworkOptions,
+    declared: int | None = None,
+    what: str = "a JSON document",
+) -> FetchInvalid:
     size = f"{declared} bytes" if declared is not None else "more"
     return FetchInvalid(
         "document-too-large",
-        f"{url} sent {size} than the {network.max_body_bytes} bytes allowed for a JSON document",
-        hint="this is not a discovery document or JWKS; check the URL",
+        f"{url} sent {size} than the {network.max_body_bytes} bytes allowed for {what}",
+        hint="this is not a discovery document or JWKS; check the URL"
+        if what == "a JSON document"
+        else "check the URL; the provider (or a proxy) answers far more than an OAuth answer",
     )
 
 

@@ -760,8 +760,18 @@ class MatomoDatabase:
 
         return self._retrying(work)
 
-    def restore(self, backup: Path, *, hook: Callable[[str], None] | None = None) -> ApplyResult:
-        """Put back exactly the rows saved in ``backup`` (all of the plugin's system settings)."""
+    def restore(
+        self,
+        backup: Path,
+        *,
+        backup_dir: Path | None = None,
+        hook: Callable[[str], None] | None = None,
+    ) -> ApplyResult:
+        """Put back exactly the rows saved in ``backup`` (all of the plugin's system settings).
+
+        With ``backup_dir``, the rows being replaced are saved there first, as ``apply`` does, so
+        a restore can be undone too.
+        """
         saved = read_backup(backup)
 
         def work() -> ApplyResult:
@@ -778,9 +788,14 @@ class MatomoDatabase:
                 new_rows = saved
                 if not self.schema().json_encoded:
                     new_rows = [replace(r, json_encoded=0) for r in saved]
+                previous = (
+                    write_backup(self.settings, rows, backup_dir)
+                    if backup_dir is not None
+                    else None
+                )
                 names = sorted({r.name for r in rows} | {r.name for r in saved})
                 self._replace_rows(names, new_rows, hook)
-                return ApplyResult(plan, written=True)
+                return ApplyResult(plan, written=True, backup=previous)
 
         return self._retrying(work)
 
@@ -995,7 +1010,7 @@ def write_backup(settings: DbSettings, rows: Collection[StoredRow], directory: P
     }
     data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise ApplyError(f"cannot create backup folder {directory}: {exc.strerror}") from None
     path = directory / f"matomo-db-{settings.database}-{settings.prefix or 'noprefix'}-{stamp}.json"

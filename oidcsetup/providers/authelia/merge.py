@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import io
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -225,9 +226,8 @@ def plan_merge(path: Path, entry: ClientEntry, plaintext: str | None) -> MergeRe
     try:
         data = _yaml(_STYLES[0], explicit_start).load(before)
     except YAMLError as exc:
-        first = str(exc).strip().splitlines()
         raise InputError(
-            f"{path} is not valid YAML: {' '.join(line.strip() for line in first[:3])}",
+            f"{path} is not valid YAML: {_yaml_problem(exc)}",
             hint="fix the syntax (Authelia would not start either), then run again",
         ) from None
     notes: list[str] = []
@@ -318,6 +318,17 @@ def plan_merge(path: Path, entry: ClientEntry, plaintext: str | None) -> MergeRe
     )
 
 
+def _yaml_problem(exc: Exception) -> str:
+    """One line: what is wrong and where (line and column), without ruamel's source excerpt."""
+    problem = getattr(exc, "problem", None) or getattr(exc, "context", None)
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if not problem:
+        lines = str(exc).strip().splitlines()
+        return lines[0].strip() if lines else type(exc).__name__
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+    return " ".join(str(problem).split()) + where
+
+
 def _verifies(plaintext: str, digest: str) -> bool:
     from oidcsetup.secrets import verify_secret
 
@@ -334,7 +345,8 @@ def write_merge(result: MergeResult) -> Path | None:
 
     if result.in_sync:
         return None
-    with file_lock(result.path):
+    # Lock the real file: two writers reaching it through different symlinks must serialise.
+    with file_lock(Path(os.path.realpath(result.path))):
         try:
             current = result.path.read_text(encoding="utf-8")
         except OSError as exc:
