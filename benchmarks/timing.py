@@ -11,6 +11,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -19,9 +20,19 @@ REPO = Path(__file__).resolve().parents[1]
 Row = dict[str, object]
 
 
+# Compiled bytecode as an installed package has it (pip compiles at install time). A caller's
+# PYTHONDONTWRITEBYTECODE=1 would make every timed run compile oidcsetup from source while
+# click, installed, loads its .pyc: unfair to oidcsetup. The cache goes to a folder of its own,
+# never into the source tree; the warm-up run of each comparison fills it.
+PYCACHE = Path(tempfile.gettempdir()) / "oidcsetup-benchmarks-pycache"
+
+
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment for timed subprocesses: no OIDCSETUP_* leaking in from the caller."""
+    """The environment for timed subprocesses: no OIDCSETUP_* leaking in from the caller,
+    bytecode cached (in ``PYCACHE``) as for an installed package."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OIDCSETUP_")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
     env["NO_COLOR"] = "1"
     env.update(extra or {})
     return env

@@ -382,3 +382,18 @@ def test_model_values_match_the_schema_enums() -> None:
             assert set(allowed) - {""} == set(client[key]["enum"]) - {""}, (version, key)
         # every key the schema knows is a key of our model and vice versa
         assert set(model.keys) == set(client), version
+
+
+@pytest.mark.parametrize(
+    "text", ["\U00018cd6", "Matomo\u00a0\U0001f600", "tab\there \U00016800", 'q"b\\s\x00\u2028']
+)
+def test_unprintable_scalars_round_trip_through_yaml_loaders(text: str) -> None:
+    """JSON-style escapes wrote non-BMP characters as surrogate pairs, which YAML cannot read."""
+    from ruamel.yaml import YAML
+
+    from oidcsetup.providers.authelia.render import yaml_scalar
+
+    scalar = yaml_scalar(text)
+    assert scalar.isascii() and "\\ud8" not in scalar.lower()
+    assert yaml.safe_load(f"k: {scalar}\n")["k"] == text
+    assert YAML(typ="safe").load(f"k: {scalar}\n")["k"] == text

@@ -5,7 +5,6 @@ strings single-quoted, booleans bare, lists one item per line, under
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from oidcsetup.providers.authelia.entry import ClientEntry
@@ -22,10 +21,33 @@ def yaml_scalar(value: Any) -> str:
         return "null"
     text = str(value)
     if any(not ch.isprintable() for ch in text):
-        # Single-quoted YAML scalars cannot carry control characters or line breaks; a JSON
-        # string is a valid YAML double-quoted scalar.
-        return json.dumps(text, ensure_ascii=True)
+        # Single-quoted YAML scalars cannot carry control characters or line breaks.
+        return _double_quoted(text)
     return "'" + text.replace("'", "''") + "'"
+
+
+_SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _double_quoted(text: str) -> str:
+    """A YAML double-quoted scalar, ASCII only. Not JSON: JSON writes a character beyond the
+    BMP as a UTF-16 surrogate pair, which YAML reads as two lone surrogates; YAML has
+    ``\\UXXXXXXXX`` for it (YAML 1.2 section 5.7)."""
+    out = ['"']
+    for char in text:
+        code = ord(char)
+        if char in _SHORT_ESCAPES:
+            out.append(_SHORT_ESCAPES[char])
+        elif 0x20 <= code < 0x7F:
+            out.append(char)
+        elif code <= 0xFF:
+            out.append(f"\\x{code:02x}")
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    out.append('"')
+    return "".join(out)
 
 
 def render_entry_lines(
