@@ -16,13 +16,20 @@ from oidcsetup.errors import ApplyError
 
 
 def backup_path(path: Path, now: datetime | None = None) -> Path:
-    """``config.ini.php`` -> ``config.ini.php.bak-20261122T041500Z`` (unique if taken)."""
+    """``configuration.yml`` -> ``configuration.yml.bak-20261122T041500Z`` (unique if taken).
+
+    A ``.php`` file keeps ``.php`` last (``config.ini.php.bak-<stamp>.php``): Matomo's config
+    starts with ``; <?php exit; ?>`` precisely so that a web server that can reach the config
+    folder runs it as PHP and shows nothing; a backup named ``*.bak-<stamp>`` would be served
+    as plain text, database password and client secret included.
+    """
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    candidate = path.with_name(f"{path.name}.bak-{stamp}")
+    suffix = ".php" if path.suffix == ".php" else ""
+    candidate = path.with_name(f"{path.name}.bak-{stamp}{suffix}")
     counter = 1
     while candidate.exists():
         counter += 1
-        candidate = path.with_name(f"{path.name}.bak-{stamp}-{counter}")
+        candidate = path.with_name(f"{path.name}.bak-{stamp}-{counter}{suffix}")
     return candidate
 
 

@@ -113,6 +113,44 @@ PROFILE_LAYOUT: dict[str, tuple[str, dict[str, str]]] = {
 }
 
 
+# Profile keys that describe one provider: stale once the issuer or preset changes.
+PROVIDER_DERIVED_KEYS: tuple[str, ...] = (
+    "provider.authorization_endpoint",
+    "provider.token_endpoint",
+    "provider.userinfo_endpoint",
+    "provider.end_session_endpoint",
+    "provider.jwks_uri",
+    "provider.scopes_supported",
+    "provider.token_endpoint_auth_methods_supported",
+    "provider.code_challenge_methods_supported",
+    "provider.source",
+)
+
+
+def drop_stale_endpoints(
+    values: Mapping[str, Any], overrides: Mapping[str, Any]
+) -> tuple[dict[str, Any], str | None]:
+    """Leave out the profile's saved endpoints when the overrides name another provider.
+
+    When ``--issuer`` or ``--preset`` (or their OIDCSETUP_* variables) differ from the profile's,
+    the endpoints saved in the profile belong to the old provider; using them would point the app
+    at the wrong one. Returns the values to use and the key that moved (None when nothing did).
+    """
+
+    def differs(key: str) -> bool:
+        new, old = overrides.get(key), values.get(key)
+        if new is None:
+            return False
+        if key == "provider.issuer" and isinstance(old, str):
+            return str(new).rstrip("/") != old.rstrip("/")
+        return bool(new != old)
+
+    moved = next((k for k in ("provider.issuer", "provider.preset") if differs(k)), None)
+    if moved is None or not any(k in values for k in PROVIDER_DERIVED_KEYS):
+        return dict(values), None
+    return {k: v for k, v in values.items() if k not in PROVIDER_DERIVED_KEYS}, moved
+
+
 def build_integration(
     values: Mapping[str, Any] | None = None,
     overrides: Mapping[str, Any] | None = None,

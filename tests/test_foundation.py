@@ -295,3 +295,47 @@ def test_json_flag_also_works_after_the_subcommand() -> None:
         assert result.exit_code == 0, (args, result.stderr)
         document = json.loads(result.stdout)  # exactly one JSON document
         assert document["ok"] is True, args
+
+
+def test_another_issuer_than_the_profiles_drops_its_saved_endpoints(tmp_path: Path) -> None:
+    from oidcsetup.integration import drop_stale_endpoints
+
+    saved = load_profile_text(
+        tmp_path,
+        '[provider]\nissuer = "https://old.example.com"\n'
+        'authorization_endpoint = "https://old.example.com/auth"\n'
+        'token_endpoint = "https://old.example.com/token"\n'
+        'userinfo_endpoint = "https://old.example.com/me"\n',
+    )
+    values, moved = drop_stale_endpoints(saved, {"provider.issuer": "https://new.example.com"})
+    assert moved == "provider.issuer"
+    assert "provider.token_endpoint" not in values
+    same, moved = drop_stale_endpoints(saved, {"provider.issuer": "https://old.example.com/"})
+    assert moved is None and same["provider.token_endpoint"] == "https://old.example.com/token"
+    # Every command sees it: `show` (built on AppContext.integration) says so on stderr.
+    path = tmp_path / "p.toml"
+    result = run(
+        ["--profile", str(path), "show"], env={"OIDCSETUP_ISSUER": "https://new.example.com"}
+    )
+    assert "endpoints saved in the profile are not used" in result.stderr
+
+
+def load_profile_text(tmp_path: Path, text: str) -> dict[str, object]:
+    path = tmp_path / "p.toml"
+    path.write_text(text)
+    return load_profile(path)
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    """`oidcsetup ... | head`: no "internal error" when the reader goes away."""
+    for args in (["--help"], ["gen", "redirect-uris", "--matomo-url", "https://x.example.com"]):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "oidcsetup", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()
+        stderr = process.stderr.read().decode()
+        process.wait(timeout=30)
+        assert "internal error" not in stderr and "Traceback" not in stderr, stderr

@@ -304,11 +304,6 @@ def test_redirect_to_a_closed_port_is_unreachable(server: RawServer) -> None:
     assert elapsed < 5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in discovery/fetch.py _connect_error: after a redirect the message names the "
-    "requested URL's host (which answered) instead of the redirect target that refused",
-)
 def test_redirect_to_a_closed_port_names_the_port_that_refused(server: RawServer) -> None:
     closed = _redirect_to_closed_port(server)
     result = run_cli("discover", server.base)

@@ -18,7 +18,6 @@ from oidcsetup.cli.context import AppContext
 from oidcsetup.cli.gen_matomo import (
     matomo_settings_options,
     resolve_endpoints,
-    settings_integration,
     settings_overrides,
 )
 from oidcsetup.errors import UsageError, ValidationError
@@ -390,9 +389,7 @@ def _apply(
     )
     from oidcsetup.secretref import resolve_secret
 
-    integration = resolve_endpoints(
-        app, settings_integration(app, settings_overrides(integration_options))
-    )
+    integration = resolve_endpoints(app, app.integration(settings_overrides(integration_options)))
     prompt = _prompt_client_secret if sys.stdin.isatty() else None
     resolved = (
         None

@@ -32,9 +32,20 @@ class AppContext:
         return load_profile(self.profile, required=self.profile_given)
 
     def integration(self, overrides: Mapping[str, Any] | None = None) -> Integration:
-        from oidcsetup.integration import build_integration
+        """The Integration: overrides (flags, environment) over the profile.
 
-        return build_integration(self.profile_values(), overrides)
+        When the overrides name another provider (issuer or preset) than the profile's, the
+        endpoints saved in the profile are left out, with a note on stderr.
+        """
+        from oidcsetup.integration import build_integration, drop_stale_endpoints
+
+        values, moved = drop_stale_endpoints(self.profile_values(), overrides or {})
+        if moved:
+            self.output.info(
+                f"note: {moved.removeprefix('provider.')} differs from the profile's, so the "
+                "endpoints saved in the profile are not used"
+            )
+        return build_integration(values, overrides)
 
 
 def make_context(

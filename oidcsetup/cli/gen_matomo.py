@@ -96,46 +96,6 @@ def settings_overrides(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 # Profile keys that describe the provider the profile's issuer (or preset) led to.
-PROVIDER_DERIVED_KEYS = (
-    *ENDPOINT_OPTIONS.values(),
-    "provider.jwks_uri",
-    "provider.scopes_supported",
-    "provider.token_endpoint_auth_methods_supported",
-    "provider.code_challenge_methods_supported",
-    "provider.source",
-)
-
-
-def settings_integration(app: AppContext, values: dict[str, Any]) -> Integration:
-    """The Integration for ``values`` (flag and environment overrides) over the profile.
-
-    When ``--issuer`` or ``--preset`` (or their OIDCSETUP_* variables) name another provider than
-    the profile's, the endpoints saved in the profile belong to the old one: they are left out,
-    so the endpoints come from the preset, discovery or endpoint flags instead.
-    """
-    from oidcsetup.integration import build_integration
-
-    profile = app.profile_values()
-
-    def differs(key: str) -> bool:
-        new, old = values.get(key), profile.get(key)
-        if new is None:
-            return False
-        if key == "provider.issuer" and isinstance(old, str):
-            return str(new).rstrip("/") != old.rstrip("/")
-        return bool(new != old)
-
-    moved = [k for k in ("provider.issuer", "provider.preset") if differs(k)]
-    stale = [k for k in PROVIDER_DERIVED_KEYS if k in profile]
-    if moved and stale:
-        profile = {k: v for k, v in profile.items() if k not in PROVIDER_DERIVED_KEYS}
-        app.output.info(
-            f"note: {moved[0].removeprefix('provider.')} differs from the profile's, so the "
-            "endpoints saved in the profile are not used"
-        )
-    return build_integration(profile, values)
-
-
 def resolve_endpoints(app: AppContext, integration: Integration) -> Integration:
     """Fill the provider endpoints from ``--issuer`` (discovery) or ``--preset`` when none are known.
 
@@ -158,7 +118,7 @@ def build_settings(
     from oidcsetup.apps.matomo.settings import desired_settings
     from oidcsetup.secretref import resolve_secret
 
-    integration = resolve_endpoints(app, settings_integration(app, settings_overrides(kwargs)))
+    integration = resolve_endpoints(app, app.integration(settings_overrides(kwargs)))
     secret = None
     if not secret_as_env:
         secret = resolve_secret(integration.client.secret, base_dir=app.profile.parent)

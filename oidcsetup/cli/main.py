@@ -59,6 +59,8 @@ class RootGroup(LazyGroup):
             raise
         except (click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except BrokenPipeError:
+            raise  # the reader went away (`| head`): click exits quietly with status 1
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             raise click.exceptions.Exit(130) from None

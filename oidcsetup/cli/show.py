@@ -25,8 +25,9 @@ def resolved_values(
     profile_values: dict[str, Any], flag_values: dict[str, Any], env_values: dict[str, Any]
 ) -> list[tuple[str, Any, str]]:
     """(key, value, source) for every profile key, by precedence flag > env > profile > default."""
-    from oidcsetup.integration import build_integration
+    from oidcsetup.integration import build_integration, drop_stale_endpoints
 
+    profile_values, _moved = drop_stale_endpoints(profile_values, {**env_values, **flag_values})
     defaults = _defaults()
     build_integration(profile_values, {**env_values, **flag_values})  # validates the mix
     rows: list[tuple[str, Any, str]] = []
@@ -120,6 +121,7 @@ def show_command(ctx: click.Context, **kwargs: Any) -> None:
             bucket[AUTHELIA_KEYS[name]] = value
         else:
             bucket.update(overrides({name: value}))
+    app.integration({**env_values, **flag_values})  # validates the mix; notes stale endpoints
     rows = resolved_values(profile_values, flag_values, env_values)
     shown = [(k, _display(k, v), s) for k, v, s in rows]
     if app.json_mode:
