@@ -194,7 +194,7 @@ scopes = ["openid", "email"]
 # Login OIDC posts the secret in the token request's body.
 auth_method = "client_secret_post"
 # Where the plaintext secret lives: "env:NAME" or "file:PATH". Never the plaintext itself.
-secret = "env:MATOMO_OIDC_CLIENT_SECRET"
+secret = "file:matomo.secret"
 
 [app.matomo]
 url = {matomo_url}

@@ -121,12 +121,13 @@ def run_story(workdir: Path, quiet: bool = False) -> dict[str, object]:
     env["NO_COLOR"] = "1"
     story = Story(workdir, env, quiet)
 
-    story.say("A client secret, kept in a 0600 file and referenced from the environment")
+    story.say(
+        "A client secret, in the 0600 file the starter profile references (file:matomo.secret)"
+    )
     secret = story.run(["secret", "generate"], show=False).stdout.strip()
-    secret_file = workdir / "client.secret"
+    secret_file = workdir / "matomo.secret"
     secret_file.touch(mode=0o600)
     secret_file.write_text(secret + "\n")
-    env["MATOMO_OIDC_CLIENT_SECRET"] = secret
 
     story.say("The redirect URI both sides must register")
     story.run(["gen", "redirect-uris", "--matomo-url", MATOMO_URL])

@@ -43,9 +43,9 @@ def test_the_whole_story_runs_without_input_and_matomo_would_log_in(tmp_path: Pa
     assert section["userinfoId"] == "sub"
     assert section["scope"] == "openid email"
     assert section["authorizeUrl"].endswith("/auth")
-    secret = (tmp_path / "demo" / "client.secret").read_text().strip()
+    secret = (tmp_path / "demo" / "matomo.secret").read_text().strip()
     assert section["clientSecret"] == secret
-    assert stat.S_IMODE((tmp_path / "demo" / "client.secret").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "demo" / "matomo.secret").stat().st_mode) == 0o600
     # The Authelia side got the digest, never the plaintext.
     authelia = (tmp_path / "demo" / "authelia" / "configuration.yml").read_text()
     assert secret not in authelia and "$pbkdf2-sha512$" in authelia

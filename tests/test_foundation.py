@@ -339,3 +339,38 @@ def test_a_closed_pipe_ends_quietly() -> None:
         stderr = process.stderr.read().decode()
         process.wait(timeout=30)
         assert "internal error" not in stderr and "Traceback" not in stderr, stderr
+
+
+def test_help_lists_commands_without_importing_them() -> None:
+    """Start-up: `oidcsetup --help` must not import any command module or heavy library."""
+    code = (
+        "import sys\n"
+        "from oidcsetup.cli.main import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = ('httpx', 'rich', 'ruamel', 'pymysql', 'argon2', 'jwt', 'tomlkit', 'cryptography')\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] in heavy]\n"
+        "loaded += [m for m in sys.modules if m.startswith('oidcsetup.cli.') and m.rsplit('.', 1)[1]\n"
+        "           not in ('main', 'context', 'lazy')]\n"
+        "print(','.join(sorted(loaded)), file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "Commands:" in out.stdout
+    assert out.stderr.strip() == "", f"--help imported: {out.stderr.strip()}"
+
+
+def test_every_subcommand_has_a_static_one_line_help() -> None:
+    import click
+
+    from oidcsetup.cli.lazy import LazyGroup
+    from oidcsetup.cli.main import cli
+
+    groups = [cli]
+    while groups:
+        group = groups.pop()
+        assert isinstance(group, LazyGroup)
+        ctx = click.Context(group)
+        for name in group.lazy_subcommands:
+            assert group.lazy_help.get(name), f"{group.name} {name} has no static help"
+            command = group.get_command(ctx, name)
+            if isinstance(command, LazyGroup):
+                groups.append(command)

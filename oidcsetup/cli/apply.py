@@ -7,12 +7,14 @@ import click
 from oidcsetup.cli.lazy import LazyGroup
 
 APPLY_COMMANDS = {"matomo": "oidcsetup.cli.apply_matomo:apply_matomo_command"}
+APPLY_HELP = {"matomo": "Apply the Login OIDC settings to Matomo: a plan, then the write."}
 
 
 @click.group(
     "apply",
     cls=LazyGroup,
     lazy_subcommands=APPLY_COMMANDS,
+    lazy_help=APPLY_HELP,
     epilog="""\b
 Examples:
   oidcsetup apply matomo --config /var/www/matomo/config/config.ini.php --dry-run

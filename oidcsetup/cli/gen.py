@@ -14,10 +14,19 @@ GEN_COMMANDS = {
 }
 
 
+GEN_HELP = {
+    "authelia": "Authelia's OpenID Connect client entry for Matomo (paste it or --merge it).",
+    "matomo": "The Login OIDC plugin's settings for this integration.",
+    "loginoidc": "The Login OIDC plugin's settings (alias of gen matomo).",
+    "redirect-uris": "The redirect URI(s) the provider and Matomo must both use.",
+}
+
+
 @click.group(
     "gen",
     cls=LazyGroup,
     lazy_subcommands=GEN_COMMANDS,
+    lazy_help=GEN_HELP,
     epilog="""\b
 Examples:
   oidcsetup gen redirect-uris --matomo-url https://matomo.example.com

@@ -50,9 +50,26 @@ class LazyGroup(click.Group):
     level by convention: httpx, rich, ruamel, pymysql and argon2 are imported inside functions.
     """
 
-    def __init__(self, *args: Any, lazy_subcommands: dict[str, str] | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        lazy_subcommands: dict[str, str] | None = None,
+        lazy_help: dict[str, str] | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         self.lazy_subcommands = lazy_subcommands or {}
+        # One-line help per subcommand, so that listing them (--help) imports none of them.
+        # tests/test_foundation.py checks each equals the command's own first help line.
+        self.lazy_help = lazy_help or {}
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        if not all(name in self.lazy_help for name in names):
+            super().format_commands(ctx, formatter)
+            return
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, self.lazy_help[name]) for name in names])
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy_subcommands})

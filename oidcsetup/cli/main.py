@@ -26,6 +26,17 @@ COMMANDS = {
     "secret": "oidcsetup.cli.secret:secret_group",
 }
 
+COMMAND_HELP = {
+    "init": "Write a commented starter profile (./oidcsetup.toml or --profile).",
+    "show": "Show the resolved integration and where each value comes from.",
+    "discover": "Discover ISSUER's endpoints and check its metadata strictly.",
+    "gen": "Generate the provider side, the app side, or the redirect URIs.",
+    "apply": "Apply settings to an application, with a plan first.",
+    "check": "Probe the provider with the integration's values and report each probe.",
+    "login": "Log in with the authorization code flow and show the claims.",
+    "secret": "Client secrets: generate one, digest it for Authelia, verify a digest.",
+}
+
 EPILOG = """\
 \b
 Examples:
@@ -99,6 +110,7 @@ def report_json_error(
 @click.group(
     cls=RootGroup,
     lazy_subcommands=COMMANDS,
+    lazy_help=COMMAND_HELP,
     epilog=EPILOG,
     context_settings={"auto_envvar_prefix": "OIDCSETUP", "help_option_names": ["-h", "--help"]},
 )
