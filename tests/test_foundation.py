@@ -374,3 +374,11 @@ def test_every_subcommand_has_a_static_one_line_help() -> None:
             command = group.get_command(ctx, name)
             if isinstance(command, LazyGroup):
                 groups.append(command)
+
+
+def test_json_document_also_for_a_bad_global_option(tmp_path: Path) -> None:
+    result = run(["--json", "--profile", str(tmp_path), "show"])  # a folder, not a file
+    assert result.exit_code == ExitCode.USAGE
+    document = json.loads(result.stdout)
+    assert document["ok"] is False and document["error"]["exit_code"] == 2
+    assert "is a directory" in document["error"]["message"]

@@ -79,11 +79,31 @@ class RootGroup(LazyGroup):
             app = ctx.obj if isinstance(ctx.obj, AppContext) else None
             if (app and app.debug) or os.environ.get("OIDCSETUP_DEBUG"):
                 traceback.print_exc()
-            Output(json_mode=bool(app and app.json_mode)).error(
-                f"internal error: {type(exc).__name__}: {exc}",
-                hint="run again with --debug and report the traceback",
-            )
+            output = app.output if app else Output()
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            hint = "run again with --debug and report the traceback"
+            output.error(message, hint)
+            if app and app.json_mode:
+                report_json_error(output, "InternalError", message, int(ExitCode.FAILURE), hint)
             raise click.exceptions.Exit(int(ExitCode.FAILURE)) from None
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        # Looked at before parsing: click's parser consumes ``args``.
+        global_args = args[: args.index("--")] if "--" in args else list(args)
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.ClickException as exc:
+            # A mistake in the global options (`--json --profile /etc`): the one JSON document
+            # still reaches stdout; click prints the message on stderr.
+            if "--json" in global_args:
+                report_json_error(Output(json_mode=True), "UsageError", exc.format_message(), 2)
+            raise
 
 
 def report_error(exc: OidcSetupError, app: AppContext | None) -> None:
@@ -92,19 +112,31 @@ def report_error(exc: OidcSetupError, app: AppContext | None) -> None:
         traceback.print_exc()
     output.error(exc.message, exc.hint)
     if app and app.json_mode:
-        report_json_error(output, type(exc).__name__, exc.message, int(exc.exit_code), exc.hint)
+        code = getattr(exc, "code", None)
+        report_json_error(
+            output,
+            type(exc).__name__,
+            exc.message,
+            int(exc.exit_code),
+            exc.hint,
+            code=code if isinstance(code, str) else None,
+        )
 
 
 def report_json_error(
-    output: Output, kind: str, message: str, exit_code: int, hint: str | None = None
+    output: Output,
+    kind: str,
+    message: str,
+    exit_code: int,
+    hint: str | None = None,
+    *,
+    code: str | None = None,
 ) -> None:
-    """The one JSON document of a failed ``--json`` run."""
-    output.json(
-        {
-            "ok": False,
-            "error": {"type": kind, "message": message, "hint": hint, "exit_code": exit_code},
-        }
-    )
+    """The one JSON document of a failed ``--json`` run (``code``: a stable error code, if any)."""
+    error: dict[str, Any] = {"type": kind, "message": message, "hint": hint, "exit_code": exit_code}
+    if code:
+        error["code"] = code
+    output.json({"ok": False, "error": error})
 
 
 @click.group(
