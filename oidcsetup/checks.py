@@ -37,6 +37,7 @@ from oidcsetup.login import (
     response_params,
     run_login,
     same_endpoint,
+    send,
 )
 from oidcsetup.urls import normalize_url
 
@@ -111,14 +112,6 @@ def unreachable_result(name: str, url: str, exc: BaseException) -> ProbeResult:
         {"url": url, "cause": cause},
         unreachable=True,
     )
-
-
-def _send(
-    client: httpx.Client, method: str, url: str, network: NetworkOptions, **kwargs: Any
-) -> httpx.Response:
-    from oidcsetup.discovery.fetch import request
-
-    return request(client, method, url, network, **kwargs)
 
 
 # --- what is probed ---------------------------------------------------------------------------
@@ -342,7 +335,7 @@ def probe_redirect_uri(
     }
     details = {"redirect_uri": target.redirect_uri, "client_id": target.client_id}
     try:
-        response = _send(
+        response = send(
             client,
             "GET",
             authorization_endpoint,
@@ -518,7 +511,7 @@ def _bogus_token_request(
     fields, headers = client_auth(method, target.client_id, target.secret)
     data.update(fields)
     headers["Accept"] = "application/json"
-    response = _send(client, "POST", token_endpoint, network, data=data, headers=headers)
+    response = send(client, "POST", token_endpoint, network, data=data, headers=headers)
     error, description = oauth_error(response)
     return error, description, response.status_code
 
@@ -628,7 +621,7 @@ def probe_userinfo(
             "Login OIDC reads the user from userinfo; the provider must offer it",
         )
     try:
-        response = _send(
+        response = send(
             client,
             "GET",
             userinfo_endpoint,

@@ -15,11 +15,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from oidcsetup.cli.context import AppContext
-from oidcsetup.cli.gen_matomo import (
-    matomo_settings_options,
-    resolve_endpoints,
-    settings_overrides,
-)
+from oidcsetup.cli.gen_matomo import build_settings, matomo_settings_options
+from oidcsetup.cli.secret import prompt_client_secret
 from oidcsetup.errors import UsageError, ValidationError
 
 if TYPE_CHECKING:
@@ -251,11 +248,6 @@ def _prompt_password() -> str | None:
     return value
 
 
-def _prompt_client_secret() -> str:
-    value: str = click.prompt("Client secret", hide_input=True, err=True)
-    return value
-
-
 def _db_settings(dsn: str | None, from_config: Path | None, config_path: Path | None) -> DbSettings:
     from oidcsetup.apps.matomo import database
 
@@ -383,31 +375,30 @@ def _apply(
         SECRET_SETTING,
         SETTING_NAMES,
         EnvRef,
-        desired_settings,
         setting_warnings,
         stored_form,
     )
-    from oidcsetup.secretref import resolve_secret
 
-    integration = resolve_endpoints(app, app.integration(settings_overrides(integration_options)))
-    prompt = _prompt_client_secret if sys.stdin.isatty() else None
-    resolved = (
-        None
-        if secret_as_env
-        else resolve_secret(integration.client.secret, base_dir=app.profile.parent, prompt=prompt)
-    )
-    desired = desired_settings(integration, resolved.value if resolved else None, secret_as_env)
+    prompt = prompt_client_secret if sys.stdin.isatty() else None
+    integration, desired, _ = build_settings(app, integration_options, secret_as_env, prompt)
 
-    # What is there now, per target.
+    # What is there now, per target: config.ini.php parsed once (the dry run, the checks below
+    # and the write all use this parse; the write refuses if the file changed since), the
+    # database's rows read once (the write re-plans under its lock).
     config_plan = None
     config_doc = MatomoConfig.load(config_path) if config_path else None
+    config_current = config_doc.current_settings() if config_doc else None
     if config_path:
-        dry = apply_config(config_path, desired, prune=prune, activate=activate, dry_run=True)
+        dry = apply_config(
+            config_path, desired, prune=prune, activate=activate, dry_run=True, current=config_doc
+        )
         config_plan = dry.plan
         if dry.activation is not None:
             report.activation = dry.activation.to_json()
     desired_db = {k: stored_form(v) for k, v in desired.items() if not isinstance(v, EnvRef)}
-    db_plan = db.plan(desired_db, prune=prune, known=SETTING_NAMES) if db else None
+    db_current, db_plan = (
+        db.read_and_plan(desired_db, prune=prune, known=SETTING_NAMES) if db else (None, None)
+    )
 
     # Plugin state.
     source_config = config_doc or (MatomoConfig.load(from_config) if from_config else None)
@@ -444,10 +435,10 @@ def _apply(
 
     # Warnings about the settings themselves.
     current_secret = None
-    if config_doc is not None:  # the plan covers desired settings only: read the file itself
-        current_secret = config_doc.current_settings().get(SECRET_SETTING)
-    if db is not None and not current_secret:
-        current_secret = db.read_settings().get(SECRET_SETTING)
+    if config_current is not None:  # the plan covers desired settings only: read the file itself
+        current_secret = config_current.get(SECRET_SETTING)
+    if db_current is not None and not current_secret:
+        current_secret = db_current.get(SECRET_SETTING)
     for warning in setting_warnings(integration, desired):
         if warning.code == "no-client-secret" and current_secret:
             report.warn(
@@ -461,10 +452,10 @@ def _apply(
         report.warnings.append(warning.to_json())
     if not prune:  # a typo'd key (clientsecret) is silently ignored by Matomo: say so
         stored = (
-            [("config.ini.php [LoginOIDC]", config_doc.current_settings())] if config_doc else []
+            [("config.ini.php [LoginOIDC]", config_current)] if config_current is not None else []
         )
-        if db is not None:
-            stored.append((db.target.removeprefix("db:"), db.read_settings()))
+        if db is not None and db_current is not None:
+            stored.append((db.target.removeprefix("db:"), db_current))
         for where, current in stored:
             unknown = sorted(set(current) - set(SETTING_NAMES))
             if unknown:
@@ -543,7 +534,9 @@ def _apply(
             if db_result.written:
                 done.append(f"database (backup {db_result.backup})")
         if config_path is not None:
-            result = apply_config(config_path, desired, prune=prune, activate=activate)
+            result = apply_config(
+                config_path, desired, prune=prune, activate=activate, current=config_doc
+            )
             report.targets.insert(
                 0,
                 {

@@ -11,6 +11,8 @@ from oidcsetup.cli.context import AppContext
 from oidcsetup.cli.options import overrides, shared_options
 from oidcsetup.errors import UsageError
 
+# What a login sends depends on these: the provider, the client, Matomo's redirect URI.
+# `oidcsetup login` takes the same ones (it is the interactive form of `check --login`).
 SHARED = (
     "issuer",
     "preset",
@@ -94,7 +96,7 @@ def check_command(
             hint="pass --issuer URL (or set provider.issuer in the profile)",
         )
     if integration.provider.issuer:
-        from oidcsetup.discovery.fetch import check_issuer_syntax
+        from oidcsetup.discovery.validate import check_issuer_syntax
 
         check_issuer_syntax(integration.provider.issuer)  # a typo is a usage error, not a probe
     resolved = resolve_secret(integration.client.secret, base_dir=app.profile.parent)

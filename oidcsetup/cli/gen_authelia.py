@@ -9,7 +9,7 @@ import click
 
 from oidcsetup.cli.context import AppContext
 from oidcsetup.cli.options import overrides, shared_options
-from oidcsetup.cli.secret import ALGORITHM_CHOICES
+from oidcsetup.cli.secret import algorithm_option
 from oidcsetup.errors import ExitCode, FindingsError
 from oidcsetup.providers.authelia.model import SUPPORTED_VERSIONS
 
@@ -61,14 +61,7 @@ Exit status: 0 ok or in sync, 1 failure, 3 the entry breaks a rule of Authelia.
     default=None,
     help="How long a remembered consent lasts, e.g. '1 week' or '1y'.",
 )
-@click.option(
-    "--algorithm",
-    type=click.Choice(ALGORITHM_CHOICES),
-    default="pbkdf2-sha512",
-    show_default=True,
-    envvar="OIDCSETUP_DIGEST_ALGORITHM",
-    help="Digest format for client_secret.",
-)
+@algorithm_option("Digest format for client_secret.")
 @click.option(
     "--merge",
     "merge_path",

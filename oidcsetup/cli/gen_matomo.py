@@ -112,16 +112,24 @@ def resolve_endpoints(app: AppContext, integration: Integration) -> Integration:
 
 
 def build_settings(
-    app: AppContext, kwargs: dict[str, Any], secret_as_env: str | None
+    app: AppContext,
+    kwargs: dict[str, Any],
+    secret_as_env: str | None,
+    prompt: Callable[[], str] | None = None,
 ) -> tuple[Integration, dict[str, Any], Any]:
-    """Integration, desired settings and the resolved secret (or None) for gen/apply matomo."""
+    """Integration, desired settings and the resolved secret (or None) for gen/apply matomo.
+
+    ``prompt`` asks for the secret when none is configured (``apply``, on a terminal).
+    """
     from oidcsetup.apps.matomo.settings import desired_settings
     from oidcsetup.secretref import resolve_secret
 
     integration = resolve_endpoints(app, app.integration(settings_overrides(kwargs)))
     secret = None
     if not secret_as_env:
-        secret = resolve_secret(integration.client.secret, base_dir=app.profile.parent)
+        secret = resolve_secret(
+            integration.client.secret, base_dir=app.profile.parent, prompt=prompt
+        )
     values = desired_settings(integration, secret.value if secret else None, secret_as_env)
     return integration, values, secret
 

@@ -7,19 +7,11 @@ from typing import Any
 
 import click
 
+from oidcsetup.cli.check import SHARED
 from oidcsetup.cli.context import AppContext
 from oidcsetup.cli.options import overrides, shared_options
+from oidcsetup.cli.secret import prompt_client_secret
 from oidcsetup.errors import UsageError
-
-SHARED = (
-    "issuer",
-    "preset",
-    "client_id",
-    "matomo_url",
-    "scopes",
-    "userinfo_id",
-    "redirect_uri_override",
-)
 
 
 @click.command(
@@ -89,7 +81,7 @@ def login_command(
     resolved = resolve_secret(
         integration.client.secret,
         base_dir=app.profile.parent,
-        prompt=_prompt_secret if sys.stdin.isatty() and not headless else None,
+        prompt=prompt_client_secret if sys.stdin.isatty() and not headless else None,
     )
     settings = LoginSettings(
         client_id=integration.client.client_id,
@@ -146,10 +138,6 @@ def login_command(
         app.output.json({"ok": True, **result.to_json()})
         return
     render(app, result)
-
-
-def _prompt_secret() -> str:
-    return str(click.prompt("Client secret", hide_input=True, err=True))
 
 
 def render(app: AppContext, result: Any) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 from oidcsetup.cli.context import AppContext
+from oidcsetup.constants import SECRET_ENV
 from oidcsetup.errors import SecretError
-from oidcsetup.secretref import SECRET_ENV
 
 ALGORITHM_CHOICES = (
     "pbkdf2-sha512",
@@ -20,6 +21,28 @@ ALGORITHM_CHOICES = (
     "pbkdf2-sha1",
     "argon2id",
 )
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def algorithm_option(help_text: str) -> Callable[[F], F]:
+    """``--algorithm``: the Authelia digest format (``secret hash`` and ``gen authelia``)."""
+    return click.option(
+        "--algorithm",
+        type=click.Choice(ALGORITHM_CHOICES),
+        default="pbkdf2-sha512",
+        show_default=True,
+        envvar="OIDCSETUP_DIGEST_ALGORITHM",
+        help=help_text,
+    )
+
+
+def prompt_client_secret(confirm: bool = False) -> str:
+    """The client secret from a hidden prompt on stderr (the caller checks for a terminal)."""
+    return str(
+        click.prompt("Client secret", hide_input=True, confirmation_prompt=confirm, err=True)
+    )
 
 
 def read_secret(*, confirm: bool) -> tuple[str, str]:
@@ -42,11 +65,9 @@ def read_secret(*, confirm: bool) -> tuple[str, str]:
     if from_env:
         return from_env, f"env:{SECRET_ENV}"
     if interactive:
-        value = click.prompt(
-            "Client secret", hide_input=True, confirmation_prompt=confirm, err=True
-        )
+        value = prompt_client_secret(confirm)
         if value:
-            return str(value), "prompt"
+            return value, "prompt"
     raise SecretError(
         "no client secret given",
         hint=f'pipe it on stdin (printf %s "$SECRET" | oidcsetup secret ...), or set {SECRET_ENV}',
@@ -127,14 +148,7 @@ The secret is read from stdin when it is piped, else from $OIDCSETUP_CLIENT_SECR
 a hidden prompt. The digest goes on stdout; paste it as Authelia's client_secret.
 """,
 )
-@click.option(
-    "--algorithm",
-    type=click.Choice(ALGORITHM_CHOICES),
-    default="pbkdf2-sha512",
-    show_default=True,
-    envvar="OIDCSETUP_DIGEST_ALGORITHM",
-    help="Digest format (Authelia's defaults for each).",
-)
+@algorithm_option("Digest format (Authelia's defaults for each).")
 @click.pass_obj
 def hash_command(app: AppContext, algorithm: str) -> None:
     """Print the Authelia digest of a client secret."""

@@ -20,7 +20,6 @@ import errno
 import functools
 import json
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +34,8 @@ from oidcsetup.findings import Finding, Level
 from oidcsetup.http import NetworkOptions
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 OPENID_SUFFIX = "/.well-known/openid-configuration"
@@ -80,33 +81,6 @@ class FetchInvalid(FindingsError):
 # --- candidate URLs --------------------------------------------------------------------------
 
 
-def check_issuer_syntax(issuer: str) -> None:
-    """Refuse what cannot be an issuer URL at all (a usage error, before any network)."""
-    try:
-        parts = urlsplit(issuer)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError as exc:
-        raise UsageError(f"issuer {issuer!r} is not a valid URL: {exc}") from None
-    if not issuer.strip():
-        raise UsageError("the issuer is empty", hint="pass the provider's issuer URL")
-    if parts.username is not None or parts.password is not None:
-        # Never echo a password: it would land in terminals, CI logs and --json output.
-        shown = urlunsplit(
-            (parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query, "")
-        )
-        raise UsageError(
-            f"issuer {shown!r} must not contain user info (user:password@)",
-            hint="remove it: an issuer URL never carries credentials",
-        )
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        hint = (
-            f"did you mean https://{issuer}?"
-            if "://" not in issuer
-            else "an issuer is an https:// URL, e.g. https://auth.example.com"
-        )
-        raise UsageError(f"issuer {issuer!r} is not an absolute http(s) URL", hint=hint)
-
-
 def candidate_urls(issuer: str) -> list[str]:
     """Discovery document URLs to probe for ``issuer``, in order, without duplicates.
 
@@ -148,6 +122,8 @@ def issuer_from_document_url(url: str) -> str | None:
 
 def ssl_verify(network: NetworkOptions) -> ssl.SSLContext | bool:
     """What httpx's ``verify`` gets: False (--insecure), a context for --ca-bundle, or True."""
+    import ssl
+
     if network.insecure:
         return False
     if network.ca_bundle:
@@ -331,6 +307,8 @@ class _Retryable(Exception):
 
 def _connect_error(url: str, exc: BaseException) -> FetchUnreachable | _Retryable:
     """Name a connection failure; transient ones come back wrapped in ``_Retryable``."""
+    import ssl  # already loaded by httpx: ssl is imported only where TLS is involved
+
     host = _host(url)
     for cause in _chain(exc):
         if isinstance(cause, ssl.SSLCertVerificationError):

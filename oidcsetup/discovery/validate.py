@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from oidcsetup.discovery.metadata import ENDPOINT_FIELDS, FIELD_KINDS, well_typed
+from oidcsetup.errors import UsageError
 from oidcsetup.findings import Finding, Level
 from oidcsetup.urls import is_loopback_host, normalize_url
 
@@ -70,6 +71,33 @@ def _type_name(value: Any) -> str:
     if isinstance(value, dict):
         return "an object"
     return type(value).__name__
+
+
+def check_issuer_syntax(issuer: str) -> None:
+    """Refuse what cannot be an issuer URL at all (a usage error, before any network)."""
+    try:
+        parts = urlsplit(issuer)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise UsageError(f"issuer {issuer!r} is not a valid URL: {exc}") from None
+    if not issuer.strip():
+        raise UsageError("the issuer is empty", hint="pass the provider's issuer URL")
+    if parts.username is not None or parts.password is not None:
+        # Never echo a password: it would land in terminals, CI logs and --json output.
+        shown = urlunsplit(
+            (parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query, "")
+        )
+        raise UsageError(
+            f"issuer {shown!r} must not contain user info (user:password@)",
+            hint="remove it: an issuer URL never carries credentials",
+        )
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        hint = (
+            f"did you mean https://{issuer}?"
+            if "://" not in issuer
+            else "an issuer is an https:// URL, e.g. https://auth.example.com"
+        )
+        raise UsageError(f"issuer {issuer!r} is not an absolute http(s) URL", hint=hint)
 
 
 def _short(value: Any, limit: int = 120) -> str:
@@ -545,6 +573,7 @@ def endpoint_findings(name: str, value: str) -> list[Finding]:
 
 __all__ = [
     "ENDPOINT_FIELDS",
+    "check_issuer_syntax",
     "diagnose_issuer",
     "endpoint_findings",
     "validate_document",

@@ -544,18 +544,22 @@ def apply_config(
     dry_run: bool = False,
     global_ini: Path | None = None,
     lock_timeout: float = 10.0,
+    current: MatomoConfig | None = None,
 ) -> ConfigApplyResult:
     """Read, plan and (unless ``dry_run`` or in sync) write config.ini.php, under a lock.
 
     The write is atomic (temp file, fsync, rename) with the file's mode and owner and a
     timestamped backup of the old content. A symlinked config is written through to its target.
     Nothing is written, and no backup made, when nothing would change.
+
+    ``current`` is the file as the caller already read it (``MatomoConfig.load(path)``): it is
+    planned from instead of parsing the file again. The one re-read of the file under the lock,
+    just before the write, still refuses to write when any other writer changed it since.
     """
     path = Path(path)
     real = Path(os.path.realpath(path))
     with file_lock(real, timeout=lock_timeout):
-        config = MatomoConfig.load(real)
-        config.path = path
+        config = replace(current if current is not None else MatomoConfig.load(real), path=path)
         plan = plan_config(config, desired, prune=prune)
         text, activation = render_config(
             config, desired, prune=prune, activate=activate, global_ini=global_ini
@@ -572,7 +576,7 @@ def apply_config(
                 hint="nothing was written; report this with --debug output",
             )
         _check_writable(real)
-        if real.read_bytes() != config.data:  # pragma: no cover - changed by a non-oidcsetup writer
+        if real.read_bytes() != config.data:  # changed since it was read (``current``: by anyone)
             raise ApplyError(
                 f"{path} changed while it was being updated; nothing was written",
                 hint="run the command again",

@@ -618,8 +618,19 @@ class MatomoDatabase:
         prune: bool = False,
         known: Collection[str] | None = None,
     ) -> Plan:
+        return self.read_and_plan(desired, prune=prune, known=known)[1]
+
+    def read_and_plan(
+        self,
+        desired: Mapping[str, str],
+        *,
+        prune: bool = False,
+        known: Collection[str] | None = None,
+    ) -> tuple[dict[str, str], Plan]:
+        """``read_settings()`` and ``plan(...)`` from one SELECT."""
         check_names(desired, known)
-        return self._plan(self.read_rows(), desired, prune)
+        rows = self.read_rows()
+        return flatten_rows(rows), self._plan(rows, desired, prune)
 
     def _plan(self, rows: list[StoredRow], desired: Mapping[str, str], prune: bool) -> Plan:
         plan = diff_settings(flatten_rows(rows), dict(desired), prune=prune, target=self.target)

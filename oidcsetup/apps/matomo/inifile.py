@@ -222,6 +222,10 @@ _SECTION_RE = re.compile(r"\s*\[([^\]\n]*)\]\s*(?:;.*)?\Z", re.DOTALL)
 # PHP's scanner rejects these in a bare value (``|``, ``&``, ``^`` are constant expressions
 # there, which Matomo never writes: such a value is read as its text, an approximation).
 _CHARS_FORBIDDEN_BARE = set("~!()=")
+# Inside double quotes only these need a look: escapes, the end, ${NAME}, NUL (an error).
+_DOUBLE_PLAIN = re.compile(r'[^\\"$\x00]+')
+# A whole value that _ValueReader would read as exactly the text between the quotes.
+_SIMPLE_QUOTED = re.compile(r'[ \t]*"([^\\"$\x00\r\n]*)"[ \t]*(?:;[^\r\n]*)?(?:\r\n|\n|\r)?\Z')
 
 
 def split_lines(text: str) -> list[str]:
@@ -325,6 +329,11 @@ class _ValueReader:
                 if not self._next_line():
                     raise self._error("a double-quoted value is never closed")
                 continue
+            plain = _DOUBLE_PLAIN.match(self.buf, self.pos)
+            if plain is not None:  # a run of characters that stand for themselves, at once
+                chunk.append(plain.group())
+                self.pos = plain.end()
+                continue
             ch = self.buf[self.pos]
             if ch == "\x00":
                 raise self._error("NUL character in a value")
@@ -412,8 +421,11 @@ def parse_ini(text: str, where: str = "the ini file") -> IniDocument:
         key, brackets = match.group(1).strip(), match.group(2)
         eq = raw.index("=", match.start(3) - 1)
         rest = lines[i][eq + 1 :]
-        reader = _ValueReader(lines, i, rest, where)
-        value, end = reader.read()
+        simple = _SIMPLE_QUOTED.match(rest)
+        if simple is not None:  # the usual `key = "value"`: no escape, no ${, on one line
+            value, end = IniValue(simple.group(1)), i
+        else:
+            value, end = _ValueReader(lines, i, rest, where).read()
         entry = IniEntry(
             section=sections[-1].name if sections else None,
             key=key,
