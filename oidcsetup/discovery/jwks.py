@@ -78,6 +78,25 @@ def _key_algs(key: dict[str, Any]) -> tuple[str, ...]:
     return _ALGS_BY_KTY.get(f"{kty}:{crv}" if crv is not None else str(kty), ())
 
 
+def start_key_library_import() -> None:
+    """Import PyJWT and cryptography (~40 ms) in a background thread.
+
+    Called when discovery starts, so the import overlaps the network round trips instead of
+    following them; ``_parses`` then finds the modules loaded (or waits on the import lock).
+    """
+    import threading
+
+    threading.Thread(target=_import_key_library, name="oidcsetup-jwt-import", daemon=True).start()
+
+
+def _import_key_library() -> None:
+    import contextlib
+
+    # An import failure shows again, with its cause, where a key is parsed.
+    with contextlib.suppress(Exception):
+        import jwt  # noqa: F401
+
+
 def _parses(key: dict[str, Any], alg: str) -> bool:
     import jwt
 
