@@ -102,12 +102,26 @@ class Output:
             from rich.console import Console
             from rich.table import Table
 
+            console = Console(file=self.stdout)
             table = Table(title=title, title_justify="left")
-            for column in columns:
-                table.add_column(column, overflow="fold")
+            # The last column holds what users copy (URLs, values): keep it whole on one line
+            # where the terminal allows, and let the descriptive columns wrap instead.
+            last = max((len(str(row[-1])) for row in rows if row), default=0)
+            others = len(columns) - 1
+            room = console.width - last - (3 * len(columns) + 1)  # borders and padding
+            share = room // others if others else 0
+            keep_whole = others == 0 or share >= 10
+            for index, column in enumerate(columns):
+                is_last = index == len(columns) - 1
+                table.add_column(
+                    column,
+                    overflow="fold",
+                    min_width=last if is_last and keep_whole and others else None,
+                    max_width=share if not is_last and keep_whole else None,
+                )
             for row in rows:
                 table.add_row(*[str(cell) for cell in row])
-            Console(file=self.stdout).print(table)
+            console.print(table)
             return
         lines = []
         if title:
