@@ -105,6 +105,8 @@ def test_profile_file_reference_is_generated_into_that_path(run, tmp_path: Path)
     assert client["client_id"] == "stats"
     assert "pkce_challenge_method" not in client  # 4.38 from the profile
     assert verify_secret(secret, str(client["client_secret"]))
+    # The profile already names that file: no advice to set what is already set.
+    assert "next: set client.secret" not in result.stderr
 
 
 def test_json_output_is_one_document_without_the_secret(run) -> None:  # type: ignore[no-untyped-def]

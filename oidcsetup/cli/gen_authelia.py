@@ -237,10 +237,11 @@ def _report_secret(app: AppContext, secret: Any, show: bool, dry_run: bool) -> N
             f"generated a new client secret and {verb} it to {secret.file} (mode 0600); "
             "Authelia gets only its digest"
         )
-        out.info(
-            f'next: set client.secret = "file:{secret.file.resolve()}" in the profile so that '
-            "`oidcsetup gen matomo` gives Matomo the same secret"
-        )
+        if not secret.in_profile:
+            out.info(
+                f'next: set client.secret = "file:{secret.file.resolve()}" in the profile so '
+                "that `oidcsetup gen matomo` gives Matomo the same secret"
+            )
         if dry_run:
             out.warn("dry run: the secret was not saved, so this digest matches no stored secret")
     elif secret.file is not None:

@@ -26,6 +26,7 @@ class ClientSecret:
     source: str  # "env:NAME", "file:PATH", "profile", "generated"
     file: Path | None = None  # the file holding a generated (or reused) secret
     generated: bool = False  # True: new, and ``file`` must still be written (write_secret_file)
+    in_profile: bool = False  # True: ``file`` is the one the profile's client.secret names
 
     @property
     def reference(self) -> str | None:
@@ -74,7 +75,9 @@ def obtain_client_secret(
         if base_dir is not None and not path.is_absolute():
             path = base_dir / path
         if not path.exists():
-            return ClientSecret(generate_secret(), "generated", file=path, generated=True)
+            return ClientSecret(
+                generate_secret(), "generated", file=path, generated=True, in_profile=True
+            )
     resolved = resolve_secret(reference, environ=env, base_dir=base_dir)
     if resolved is not None:
         return ClientSecret(resolved.value, resolved.source)
