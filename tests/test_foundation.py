@@ -382,3 +382,35 @@ def test_json_document_also_for_a_bad_global_option(tmp_path: Path) -> None:
     document = json.loads(result.stdout)
     assert document["ok"] is False and document["error"]["exit_code"] == 2
     assert "is a directory" in document["error"]["message"]
+
+
+def test_environment_variables_are_named_after_the_flags(tmp_path: Path) -> None:
+    """OIDCSETUP_<COMMAND>_<FLAG>, whatever the option's Python name (--config: config_path)."""
+    config = tmp_path / "config.ini.php"
+    config.write_text('; <?php exit; ?> DO NOT REMOVE THIS LINE\n[General]\nsalt = "x"\n')
+    env = {
+        "OIDCSETUP_APPLY_MATOMO_CONFIG": str(config),
+        "OIDCSETUP_APPLY_MATOMO_DRY_RUN": "1",
+        "OIDCSETUP_JSON": "1",
+        "OIDCSETUP_CLIENT_SECRET": "s3cret",
+        "OIDCSETUP_PROFILE": str(tmp_path / "p.toml"),
+    }
+    (tmp_path / "p.toml").write_text('[app.matomo]\nurl = "https://matomo.example.com"\n')
+    args = ["apply", "matomo", "--preset", "authelia", "--issuer", "https://auth.example.com"]
+    result = run(args, env=env)
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)  # OIDCSETUP_JSON
+    assert document["ok"] is True
+    assert "LoginOIDC" not in config.read_text()  # OIDCSETUP_APPLY_MATOMO_DRY_RUN
+    fmt = run(
+        ["gen", "matomo", "--preset", "authelia", "--issuer", "https://auth.example.com"],
+        env={**env, "OIDCSETUP_JSON": "", "OIDCSETUP_GEN_MATOMO_FORMAT": "ini"},
+    )
+    assert fmt.exit_code == 0, fmt.stderr
+    assert fmt.stdout.lstrip().startswith(("[LoginOIDC]", ";"))
+
+
+def test_unknown_command_under_json_still_prints_one_document() -> None:
+    result = run(["--json", "no-such-command"])
+    assert result.exit_code == ExitCode.USAGE
+    assert json.loads(result.stdout)["error"]["exit_code"] == 2

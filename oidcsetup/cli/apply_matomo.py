@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
 
 from oidcsetup.cli.context import AppContext
 from oidcsetup.cli.gen_matomo import build_settings, matomo_settings_options
@@ -130,7 +131,8 @@ def apply_matomo_command(app: AppContext, **kwargs: Any) -> None:
     (--config) and/or the plugin_setting table (--db). A second run reports "in sync" and
     writes nothing. Previous values are backed up first; --restore puts them back.
     """
-    _run(app, **kwargs)
+    source = click.get_current_context().get_parameter_source("dsn")
+    _run(app, dsn_given=source is ParameterSource.COMMANDLINE, **kwargs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -139,6 +141,7 @@ def apply_matomo_command(app: AppContext, **kwargs: Any) -> None:
 def _run(
     app: AppContext,
     *,
+    dsn_given: bool,
     config_path: Path | None,
     use_db: bool,
     dsn: str | None,
@@ -161,8 +164,8 @@ def _run(
         raise UsageError(
             "--dsn and --from-config exclude each other", hint="give the database one way"
         )
-    if (dsn or from_config) and not use_db:
-        use_db = True  # naming a database means the database target
+    if (dsn_given or from_config) and not use_db:
+        use_db = True  # naming a database on the command line means the database target
     if not config_path and not use_db:
         raise UsageError(
             "no target: give --config PATH and/or --db",
@@ -249,21 +252,10 @@ def _prompt_password() -> str | None:
 
 
 def _db_settings(dsn: str | None, from_config: Path | None, config_path: Path | None) -> DbSettings:
-    from oidcsetup.apps.matomo import database
+    from oidcsetup.apps.matomo.database import resolve_db_settings
 
-    prompt = None if os.environ.get(database.PASSWORD_ENV) is not None else _prompt_password
-    if dsn:
-        return database.parse_dsn(dsn, prompt=prompt)
-    if from_config:
-        return database.settings_from_matomo_config(from_config)
-    from_env = database.settings_from_env(prompt=prompt)
-    if from_env is not None:
-        return from_env
-    if config_path:
-        return database.settings_from_matomo_config(config_path)
-    raise UsageError(
-        "--db needs a database: --dsn DSN, --from-config PATH or OIDCSETUP_DB_* variables",
-        hint="e.g. --db --from-config /var/www/matomo/config/config.ini.php",
+    return resolve_db_settings(
+        dsn=dsn, from_config=from_config, config_path=config_path, prompt=_prompt_password
     )
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from oidcsetup.cli.context import AppContext
 from oidcsetup.cli.options import overrides, shared_options
@@ -87,8 +88,11 @@ def check_command(
     from oidcsetup.checks import MatomoCurrent, run_checks
     from oidcsetup.secretref import resolve_secret
 
-    if (dsn or from_config) and not use_db:
-        raise UsageError("--dsn and --from-config go with --db", hint="add --db")
+    dsn_given = click.get_current_context().get_parameter_source("dsn") is (
+        ParameterSource.COMMANDLINE
+    )
+    if (dsn_given or from_config) and not use_db:
+        use_db = True  # naming a database on the command line means: check it (as apply does)
     integration = app.integration(overrides(kwargs))
     if not (integration.provider.issuer or integration.provider.has_endpoints):
         raise UsageError(
@@ -144,18 +148,9 @@ def read_matomo(
     values: dict[str, str] = {}
     sources: list[str] = []
     if use_db:
-        from oidcsetup.apps.matomo.database import (
-            MatomoDatabase,
-            parse_dsn,
-            settings_from_matomo_config,
-        )
+        from oidcsetup.apps.matomo.database import MatomoDatabase, resolve_db_settings
 
-        if dsn:
-            settings = parse_dsn(dsn)
-        elif from_config or config_path:
-            settings = settings_from_matomo_config(from_config or config_path)  # type: ignore[arg-type]
-        else:
-            raise UsageError("--db needs --dsn DSN or --from-config PATH (or --config PATH)")
+        settings = resolve_db_settings(dsn=dsn, from_config=from_config, config_path=config_path)
         with MatomoDatabase.connect(settings) as database:
             values.update(database.read_settings())
         sources.append(f"database {settings.where}")

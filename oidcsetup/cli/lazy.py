@@ -19,15 +19,43 @@ def _set_json_mode(ctx: click.Context, _param: click.Parameter, value: bool) -> 
         app.output.json_mode = True
 
 
+def prepare_command(command: click.Command, env_prefix: str | None) -> click.Command:
+    """Finish a subcommand as it is loaded: flag-named env variables and a local ``--json``."""
+    prefix = (
+        f"{env_prefix}_{(command.name or '').upper().replace('-', '_')}" if env_prefix else None
+    )
+    if isinstance(command, click.Group):
+        if not isinstance(command, LazyGroup):  # a LazyGroup prepares its own on loading
+            for sub in command.commands.values():
+                prepare_command(sub, prefix)
+        return command
+    if prefix:
+        name_env_after_flags(command, prefix)
+    return with_json_option(command)
+
+
+def name_env_after_flags(command: click.Command, prefix: str) -> None:
+    """``OIDCSETUP_<COMMAND>_<FLAG>`` for every option without an explicit variable.
+
+    click's automatic prefix would name the variable after the Python parameter (``config_path``
+    for ``--config``); users read flags, so the variable follows the longest flag instead:
+    ``apply matomo --config`` is ``OIDCSETUP_APPLY_MATOMO_CONFIG``.
+    """
+    for param in command.params:
+        if not isinstance(param, click.Option) or param.envvar or not param.expose_value:
+            continue
+        flags = [opt for opt in param.opts if opt.startswith("--")]
+        if not flags:
+            continue
+        flag = max(flags, key=len)[2:]
+        param.envvar = f"{prefix}_{flag.upper().replace('-', '_')}"
+
+
 def with_json_option(command: click.Command) -> click.Command:
     """Let ``--json`` also follow the subcommand (``oidcsetup check --json``), as users type it.
 
     The global ``oidcsetup --json COMMAND`` stays the documented form; both set the same mode.
     """
-    if isinstance(command, click.Group):
-        for sub in command.commands.values():
-            with_json_option(sub)
-        return command
     if any("--json" in getattr(p, "opts", ()) for p in command.params):
         return command
     command.params.append(
@@ -79,5 +107,5 @@ class LazyGroup(click.Group):
             module_name, attribute = self.lazy_subcommands[cmd_name].split(":")
             command = getattr(importlib.import_module(module_name), attribute)
             assert isinstance(command, click.Command)
-            return with_json_option(command)
+            return prepare_command(command, ctx.auto_envvar_prefix)
         return super().get_command(ctx, cmd_name)

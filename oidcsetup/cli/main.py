@@ -64,9 +64,11 @@ class RootGroup(LazyGroup):
         except click.ClickException as exc:
             # A usage mistake in a subcommand's options: click prints it on stderr; --json
             # still gets its one document on stdout.
+            # Also before the root's callback ran (an unknown command is found first).
             app = ctx.obj if isinstance(ctx.obj, AppContext) else None
-            if app and app.json_mode:
-                report_json_error(app.output, "UsageError", exc.format_message(), exc.exit_code)
+            if app.json_mode if app else ctx.params.get("json_mode"):
+                output = app.output if app else Output(json_mode=True)
+                report_json_error(output, "UsageError", exc.format_message(), exc.exit_code)
             raise
         except (click.exceptions.Exit, click.exceptions.Abort):
             raise
@@ -155,7 +157,11 @@ def report_json_error(
     help="The integration profile. Default: ./oidcsetup.toml.",
 )
 @click.option(
-    "--json", "json_mode", is_flag=True, help="One JSON document on stdout; logs on stderr."
+    "--json",
+    "json_mode",
+    is_flag=True,
+    envvar="OIDCSETUP_JSON",
+    help="One JSON document on stdout; logs on stderr.",
 )
 @click.option("--debug", is_flag=True, envvar="OIDCSETUP_DEBUG", help="Show tracebacks.")
 @click.option(

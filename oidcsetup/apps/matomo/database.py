@@ -288,6 +288,33 @@ def settings_from_env(
 # --- Matomo's config/config.ini.php, [database] section --------------------------------------
 
 
+def resolve_db_settings(
+    *,
+    dsn: str | None,
+    from_config: Path | None,
+    config_path: Path | None,
+    prompt: Callable[[], str | None] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> DbSettings:
+    """The database to use, by precedence: a DSN, a Matomo config's [database], the
+    OIDCSETUP_DB_* variables, then the ``--config`` file being applied or checked."""
+    env = os.environ if environ is None else environ
+    asker = None if env.get(PASSWORD_ENV) is not None else prompt
+    if dsn:
+        return parse_dsn(dsn, prompt=asker)
+    if from_config:
+        return settings_from_matomo_config(from_config)
+    from_env = settings_from_env(env, prompt=asker)
+    if from_env is not None:
+        return from_env
+    if config_path:
+        return settings_from_matomo_config(config_path)
+    raise UsageError(
+        "--db needs a database: --dsn DSN, --from-config PATH or OIDCSETUP_DB_* variables",
+        hint="e.g. --db --from-config /var/www/matomo/config/config.ini.php",
+    )
+
+
 def settings_from_matomo_config(path: Path, environ: Mapping[str, str] | None = None) -> DbSettings:
     """Connection settings as Matomo itself uses them (``core/Db/Adapter.php`` and ``Db.php``).
 
