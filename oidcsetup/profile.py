@@ -180,7 +180,7 @@ issuer = {issuer}
 # token_endpoint = ""
 # userinfo_endpoint = ""
 # end_session_endpoint = ""
-# preset = "authelia"   # authelia | unikname | keycloak | authentik | generic
+# preset = "authelia"   # authelia | unikname | keycloak | authentik | kanidm | generic
 
 [provider.authelia]
 # Only used by `oidcsetup gen authelia`.

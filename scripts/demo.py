@@ -124,6 +124,8 @@ def run_story(workdir: Path, quiet: bool = False) -> dict[str, object]:
     story.say(
         "A client secret, in the 0600 file the starter profile references (file:matomo.secret)"
     )
+    if not quiet:
+        print("$ oidcsetup secret generate > matomo.secret   # (not shown: it is a secret)")
     secret = story.run(["secret", "generate"], show=False).stdout.strip()
     secret_file = workdir / "matomo.secret"
     secret_file.touch(mode=0o600)

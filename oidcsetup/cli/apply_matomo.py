@@ -318,7 +318,10 @@ def _restore(
     except OSError as exc:
         from oidcsetup.errors import InputError
 
-        raise InputError(f"cannot read backup {backup}: {exc.strerror}") from None
+        raise InputError(
+            f"cannot read backup {backup}: {exc.strerror}",
+            hint="give the path of a backup an earlier apply printed (config.ini.php.bak-*)",
+        ) from None
     current = MatomoConfig.load(config_path)
     plan = diff_settings(
         current.current_settings(),

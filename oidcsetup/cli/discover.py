@@ -40,7 +40,7 @@ Examples:
       --token-endpoint https://sso.example.com/token --userinfo-endpoint https://sso.example.com/userinfo
 
 \b
-Exit codes: 0 ok (warnings allowed), 3 findings at error level, 4 provider unreachable.
+Exit codes: 0 ok (warnings allowed), 2 usage error, 3 findings at error level, 4 provider unreachable.
 """,
 )
 @click.argument("issuer", required=False, envvar="OIDCSETUP_ISSUER")

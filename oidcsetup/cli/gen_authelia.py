@@ -29,7 +29,7 @@ Examples:
 The plaintext secret comes from $OIDCSETUP_CLIENT_SECRET or the profile's client.secret; when
 there is none, a new one is generated into --secret-file (default ./<client_id>.secret, mode
 0600) and reused by the next runs. Authelia gets only its digest.
-Exit status: 0 ok or in sync, 1 failure, 3 the entry breaks a rule of Authelia.
+Exit status: 0 ok or in sync, 1 failure, 2 usage error, 3 the entry breaks a rule of Authelia.
 """,
 )
 @shared_options("client_id", "client_name", "matomo_url", "scopes", "redirect_uri_override")

@@ -594,7 +594,10 @@ def restore_config(
     try:
         data = backup.read_bytes()
     except OSError as exc:
-        raise InputError(f"cannot read backup {backup}: {exc.strerror}") from None
+        raise InputError(
+            f"cannot read backup {backup}: {exc.strerror}",
+            hint="give the path of a backup an earlier apply printed (config.ini.php.bak-*)",
+        ) from None
     MatomoConfig.parse(data, backup)  # refuse to restore something that is not a Matomo config
     with file_lock(real, timeout=lock_timeout):
         if real.exists():
