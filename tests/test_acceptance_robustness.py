@@ -148,7 +148,8 @@ def test_restore_prints_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     )
     assert rotated.exit_code == 0, rotated.stderr
     backup = __import__("json").loads(rotated.stdout)["targets"][0]["backup"]
-    assert backup and SECRET in Path(backup).read_text(encoding="utf-8")  # the old secret
+    old = php_read_ini(Path(backup).read_bytes().decode())["LoginOIDC"]["clientSecret"]
+    assert old == SECRET  # the backup holds the old secret (entity-encoded, as Matomo writes)
     for extra in (["--check"], ["--dry-run"], []):
         result = run([*args, "--restore", backup, *extra], env={"OIDCSETUP_PROFILE": None})
         assert result.exit_code in (0, 3), result.stderr
