@@ -66,7 +66,10 @@ def check_args(provider: RunningProvider) -> list[str]:
 
 
 def test_check_ignores_a_dsn_in_the_environment(
-    oidc_provider: RunningProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, nowhere_dsn: str
+    oidc_provider: RunningProvider,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    nowhere_dsn: str,
 ) -> None:
     assert CALLBACK  # the fixture's client is registered for http://127.0.0.1:8080 + CALLBACK
     monkeypatch.chdir(tmp_path)
