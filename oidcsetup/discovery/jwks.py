@@ -1,7 +1,7 @@
 """The provider's JWKS: fetch it, parse every key, and find one that can verify an ID token.
 
 A key is usable for signatures when it is not marked for encryption (``use`` other than "sig",
-or ``key_ops`` without "verify"), parses (PyJWT), and fits an algorithm the provider advertises
+or ``key_ops`` without "verify"), parses (discovery/jwkcheck.py), and fits an algorithm the provider advertises
 in ``id_token_signing_alg_values_supported`` (its own ``alg`` when it has one, else by key type
 and curve; RFC 7518 section 3.1). Providers that sign ID tokens only with HMAC (HS*, keyed by the
 client secret) need no public key, so an empty JWKS is fine for them.
@@ -78,33 +78,11 @@ def _key_algs(key: dict[str, Any]) -> tuple[str, ...]:
     return _ALGS_BY_KTY.get(f"{kty}:{crv}" if crv is not None else str(kty), ())
 
 
-def start_key_library_import() -> None:
-    """Import PyJWT and cryptography (~40 ms) in a background thread.
-
-    Called when discovery starts, so the import overlaps the network round trips instead of
-    following them; ``_parses`` then finds the modules loaded (or waits on the import lock).
-    """
-    import threading
-
-    threading.Thread(target=_import_key_library, name="oidcsetup-jwt-import", daemon=True).start()
-
-
-def _import_key_library() -> None:
-    import contextlib
-
-    # An import failure shows again, with its cause, where a key is parsed.
-    with contextlib.suppress(Exception):
-        import jwt  # noqa: F401
-
-
 def _parses(key: dict[str, Any], alg: str) -> bool:
-    import jwt
+    """``key`` is a well-formed public key of a type that verifies ``alg``."""
+    from oidcsetup.discovery.jwkcheck import public_key_problem
 
-    try:
-        jwt.PyJWK(key, algorithm=alg)
-    except Exception:  # PyJWT raises several types for malformed keys; all mean "unusable"
-        return False
-    return True
+    return alg in _key_algs(key) and public_key_problem(key) is None
 
 
 def summarize_jwks(

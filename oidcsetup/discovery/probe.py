@@ -66,10 +66,6 @@ def discover(
         check_issuer_syntax(url)
     expected = issuer if issuer is not None else issuer_from_document_url(url or "")
     candidates = [url] if url is not None else candidate_urls(issuer or "")
-    if check_keys:
-        from oidcsetup.discovery.jwks import start_key_library_import
-
-        start_key_library_import()
     own_client = client is None
     http = make_client(network) if own_client else client
     try:
