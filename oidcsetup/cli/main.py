@@ -4,16 +4,39 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from oidcsetup import __version__
-from oidcsetup.cli.context import AppContext, make_context
 from oidcsetup.cli.lazy import LazyGroup
 from oidcsetup.errors import ExitCode, OidcSetupError
-from oidcsetup.output import Output
+
+if TYPE_CHECKING:
+    from oidcsetup.cli.context import AppContext
+    from oidcsetup.output import Output
+
+# Start-up: `--version` and `--help` end before the group's callback runs, so what only a
+# command run needs (the context, output, traceback) is imported inside the functions below.
+
+
+def _app(ctx: click.Context) -> AppContext | None:
+    from oidcsetup.cli.context import AppContext
+
+    return ctx.obj if isinstance(ctx.obj, AppContext) else None
+
+
+def _output(json_mode: bool = False) -> Output:
+    from oidcsetup.output import Output
+
+    return Output(json_mode=json_mode)
+
+
+def _print_traceback() -> None:
+    import traceback
+
+    traceback.print_exc()
+
 
 COMMANDS = {
     "init": "oidcsetup.cli.init:init_command",
@@ -58,16 +81,16 @@ class RootGroup(LazyGroup):
         try:
             return super().invoke(ctx)
         except OidcSetupError as exc:
-            app = ctx.obj if isinstance(ctx.obj, AppContext) else None
+            app = _app(ctx)
             report_error(exc, app)
             raise click.exceptions.Exit(int(exc.exit_code)) from None
         except click.ClickException as exc:
             # A usage mistake in a subcommand's options: click prints it on stderr; --json
             # still gets its one document on stdout.
             # Also before the root's callback ran (an unknown command is found first).
-            app = ctx.obj if isinstance(ctx.obj, AppContext) else None
+            app = _app(ctx)
             if app.json_mode if app else ctx.params.get("json_mode"):
-                output = app.output if app else Output(json_mode=True)
+                output = app.output if app else _output(json_mode=True)
                 report_json_error(output, "UsageError", exc.format_message(), exc.exit_code)
             raise
         except (click.exceptions.Exit, click.exceptions.Abort):
@@ -78,10 +101,10 @@ class RootGroup(LazyGroup):
             click.echo("interrupted", err=True)
             raise click.exceptions.Exit(130) from None
         except Exception as exc:  # a bug, not a user mistake: say so, keep it to one line
-            app = ctx.obj if isinstance(ctx.obj, AppContext) else None
+            app = _app(ctx)
             if (app and app.debug) or os.environ.get("OIDCSETUP_DEBUG"):
-                traceback.print_exc()
-            output = app.output if app else Output()
+                _print_traceback()
+            output = app.output if app else _output()
             message = f"internal error: {type(exc).__name__}: {exc}"
             hint = "run again with --debug and report the traceback"
             output.error(message, hint)
@@ -104,14 +127,14 @@ class RootGroup(LazyGroup):
             # A mistake in the global options (`--json --profile /etc`): the one JSON document
             # still reaches stdout; click prints the message on stderr.
             if "--json" in global_args:
-                report_json_error(Output(json_mode=True), "UsageError", exc.format_message(), 2)
+                report_json_error(_output(json_mode=True), "UsageError", exc.format_message(), 2)
             raise
 
 
 def report_error(exc: OidcSetupError, app: AppContext | None) -> None:
-    output = app.output if app else Output()
+    output = app.output if app else _output()
     if app and app.debug:
-        traceback.print_exc()
+        _print_traceback()
     output.error(exc.message, exc.hint)
     if app and app.json_mode:
         code = getattr(exc, "code", None)
@@ -191,6 +214,8 @@ def cli(
     One integration profile (oidcsetup.toml) drives every command, so the provider side
     (Authelia's client entry) and the app side (Matomo's settings) always agree.
     """
+    from oidcsetup.cli.context import make_context
+
     ctx.obj = make_context(profile, json_mode, debug, ca_bundle, insecure)
     if insecure:
         ctx.obj.output.warn(
