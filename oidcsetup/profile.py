@@ -14,14 +14,12 @@ Values are returned flat, keyed by dotted path (``"client.id"``), the form
 from __future__ import annotations
 
 import difflib
-import os
 import tomllib
 import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from oidcsetup.constants import DEFAULT_PROFILE, PROFILE_ENV
 from oidcsetup.errors import ProfileError
 from oidcsetup.integration import PROFILE_LAYOUT, Integration
 
@@ -41,13 +39,6 @@ def _key_kinds() -> dict[str, str]:
 
 KEY_KINDS: dict[str, str] = _key_kinds()
 TABLES = tuple(PROFILE_LAYOUT)
-
-
-def profile_path(explicit: str | os.PathLike[str] | None) -> Path:
-    """``--profile``, else ``$OIDCSETUP_PROFILE``, else ``./oidcsetup.toml``."""
-    if explicit:
-        return Path(explicit)
-    return Path(os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE)
 
 
 def load_profile(path: Path, *, required: bool = False) -> dict[str, Any]:

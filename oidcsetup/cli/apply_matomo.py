@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from click.core import ParameterSource
 
 from oidcsetup.cli.context import AppContext
 from oidcsetup.cli.gen_matomo import build_settings, matomo_settings_options
+from oidcsetup.cli.options import database_requested
 from oidcsetup.cli.secret import prompt_client_secret
 from oidcsetup.errors import UsageError, ValidationError
 
@@ -131,8 +131,8 @@ def apply_matomo_command(app: AppContext, **kwargs: Any) -> None:
     (--config) and/or the plugin_setting table (--db). A second run reports "in sync" and
     writes nothing. Previous values are backed up first; --restore puts them back.
     """
-    source = click.get_current_context().get_parameter_source("dsn")
-    _run(app, dsn_given=source is ParameterSource.COMMANDLINE, **kwargs)
+    kwargs["use_db"] = database_requested(kwargs["use_db"], kwargs["from_config"])
+    _run(app, **kwargs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -141,7 +141,6 @@ def apply_matomo_command(app: AppContext, **kwargs: Any) -> None:
 def _run(
     app: AppContext,
     *,
-    dsn_given: bool,
     config_path: Path | None,
     use_db: bool,
     dsn: str | None,
@@ -164,8 +163,6 @@ def _run(
         raise UsageError(
             "--dsn and --from-config exclude each other", hint="give the database one way"
         )
-    if (dsn_given or from_config) and not use_db:
-        use_db = True  # naming a database on the command line means the database target
     if not config_path and not use_db:
         raise UsageError(
             "no target: give --config PATH and/or --db",

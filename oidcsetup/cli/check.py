@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-from click.core import ParameterSource
 
 from oidcsetup.cli.context import AppContext
-from oidcsetup.cli.options import overrides, shared_options
+from oidcsetup.cli.options import database_requested, overrides, shared_options
 from oidcsetup.errors import UsageError
 
 # What a login sends depends on these: the provider, the client, Matomo's redirect URI.
@@ -88,11 +87,7 @@ def check_command(
     from oidcsetup.checks import MatomoCurrent, run_checks
     from oidcsetup.secretref import resolve_secret
 
-    dsn_given = click.get_current_context().get_parameter_source("dsn") is (
-        ParameterSource.COMMANDLINE
-    )
-    if (dsn_given or from_config) and not use_db:
-        use_db = True  # naming a database on the command line means: check it (as apply does)
+    use_db = database_requested(use_db, from_config)
     integration = app.integration(overrides(kwargs))
     if not (integration.provider.issuer or integration.provider.has_endpoints):
         raise UsageError(

@@ -74,8 +74,9 @@ def with_json_option(command: click.Command) -> click.Command:
 class LazyGroup(click.Group):
     """Subcommands given as ``{"name": "module.path:attribute"}``, imported on first use.
 
-    Listing commands (``--help``) imports the CLI modules, which import nothing heavy at module
-    level by convention: httpx, rich, ruamel, pymysql and argon2 are imported inside functions.
+    Listing them (``--help``) uses ``lazy_help`` and imports none of them. A command module, once
+    loaded, still imports nothing heavy at module level by convention: httpx, rich, ruamel,
+    pymysql and argon2 are imported inside functions.
     """
 
     def __init__(

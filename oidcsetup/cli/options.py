@@ -81,3 +81,17 @@ def overrides(kwargs: Mapping[str, Any]) -> dict[str, Any]:
             key = _SHARED[name][0]
             result[key] = value.split() if key == "client.scopes" else value
     return result
+
+
+def database_requested(use_db: bool, from_config: object) -> bool:
+    """``--db``, or a database named on the command line (``--dsn``, ``--from-config``).
+
+    ``$OIDCSETUP_DB_DSN`` only says *which* database when one is asked for; it never adds the
+    database by itself (``apply matomo --config`` stays a config-file run). Shared by
+    ``apply matomo`` and ``check`` so that both read the options alike.
+    """
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    dsn_on_command_line = ctx.get_parameter_source("dsn") is ParameterSource.COMMANDLINE
+    return use_db or dsn_on_command_line or bool(from_config)
