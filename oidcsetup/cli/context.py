@@ -40,12 +40,16 @@ class AppContext:
         from oidcsetup.integration import build_integration, drop_stale_endpoints
 
         values, moved = drop_stale_endpoints(self.profile_values(), overrides or {})
+        self.note_stale_endpoints(moved)
+        return build_integration(values, overrides)
+
+    def note_stale_endpoints(self, moved: str | None) -> None:
+        """Say on stderr that the profile's endpoints were left out (see drop_stale_endpoints)."""
         if moved:
             self.output.info(
                 f"note: {moved.removeprefix('provider.')} differs from the profile's, so the "
                 "endpoints saved in the profile are not used"
             )
-        return build_integration(values, overrides)
 
 
 def make_context(

@@ -23,11 +23,12 @@ AUTHELIA_KEYS = {
 
 def resolved_values(
     profile_values: dict[str, Any], flag_values: dict[str, Any], env_values: dict[str, Any]
-) -> list[tuple[str, Any, str]]:
-    """(key, value, source) for every profile key, by precedence flag > env > profile > default."""
+) -> tuple[list[tuple[str, Any, str]], str | None]:
+    """(key, value, source) for every profile key, by precedence flag > env > profile > default,
+    and the provider key that made the profile's saved endpoints stale (None if none did)."""
     from oidcsetup.integration import build_integration, drop_stale_endpoints
 
-    profile_values, _moved = drop_stale_endpoints(profile_values, {**env_values, **flag_values})
+    profile_values, moved = drop_stale_endpoints(profile_values, {**env_values, **flag_values})
     defaults = _defaults()
     build_integration(profile_values, {**env_values, **flag_values})  # validates the mix
     rows: list[tuple[str, Any, str]] = []
@@ -40,7 +41,7 @@ def resolved_values(
             rows.append((key, profile_values[key], "profile"))
         elif defaults.get(key) not in (None, (), ""):
             rows.append((key, defaults[key], "default"))
-    return rows
+    return rows, moved
 
 
 def _defaults() -> dict[str, Any]:
@@ -121,8 +122,8 @@ def show_command(ctx: click.Context, **kwargs: Any) -> None:
             bucket[AUTHELIA_KEYS[name]] = value
         else:
             bucket.update(overrides({name: value}))
-    app.integration({**env_values, **flag_values})  # validates the mix; notes stale endpoints
-    rows = resolved_values(profile_values, flag_values, env_values)
+    rows, moved = resolved_values(profile_values, flag_values, env_values)
+    app.note_stale_endpoints(moved)
     shown = [(k, _display(k, v), s) for k, v, s in rows]
     if app.json_mode:
         app.output.json(
