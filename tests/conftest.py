@@ -62,3 +62,53 @@ def mariadb() -> Iterator[object]:
         pytest.skip(reason)
     with running_mariadb() as server:
         yield server
+
+
+# --- real OpenID providers (tests/support/{lemonldap,glewlwyd,djangoop}.py) --------------------
+# Each starts once per session on a free 127.0.0.1 port in a temp dir, and is stopped at the end.
+
+
+def _real_provider(
+    tmp_path_factory: pytest.TempPathFactory, name: str, missing: object, start: object
+) -> Iterator[object]:
+    from tests.support.realpeer import PeerUnavailable
+
+    reason = missing()  # type: ignore[operator]
+    if reason:
+        pytest.skip(reason)
+    try:
+        provider = start(tmp_path_factory.mktemp(name))  # type: ignore[operator]
+    except PeerUnavailable as exc:
+        pytest.fail(f"{name} is installed but did not start: {exc}")
+    try:
+        yield provider
+    finally:
+        provider.stop()
+
+
+@pytest.fixture(scope="session")
+def lemonldap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """LemonLDAP::NG 2.16's portal (plackup): clients matomo, matomo-signed, matomo-jwt; dwho/dwho."""
+    from tests.support.lemonldap import lemonldap_missing_reason, start_lemonldap
+
+    yield from _real_provider(
+        tmp_path_factory, "lemonldap", lemonldap_missing_reason, start_lemonldap
+    )
+
+
+@pytest.fixture(scope="session")
+def glewlwyd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """Glewlwyd 2.7.5 (sqlite3, provisioned by its admin API): clients matomo, matomo-basic."""
+    from tests.support.glewlwyd import glewlwyd_missing_reason, start_glewlwyd
+
+    yield from _real_provider(tmp_path_factory, "glewlwyd", glewlwyd_missing_reason, start_glewlwyd)
+
+
+@pytest.fixture(scope="session")
+def django_op(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """django-oidc-provider 0.9 in a minimal Django project under gunicorn: client matomo."""
+    from tests.support.djangoop import django_missing_reason, start_django_op
+
+    yield from _real_provider(
+        tmp_path_factory, "django-oidc-provider", django_missing_reason, start_django_op
+    )
