@@ -102,7 +102,11 @@ def _check_type(dotted: str, value: Any, kind: str, source: str) -> Any:
             return value.split()
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return value
-        raise ProfileError(f"{source}: {dotted} must be a list of strings, not {value!r}")
+        raise ProfileError(
+            f"{source}: {dotted} must be a list of strings or a space-separated string, "
+            f"not {value!r}",
+            hint=f'e.g. {dotted.rpartition(".")[2]} = ["a", "b"] or "a b"',
+        )
     if isinstance(value, str):
         return value
     raise ProfileError(f"{source}: {dotted} must be a string, not {value!r}")

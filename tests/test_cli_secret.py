@@ -105,10 +105,13 @@ def test_verify_plaintext_and_json(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["--json", "secret", "verify", "$plaintext$abc"], input="abc")
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {
+        "schema_version": 2,
         "ok": True,
+        "exit_code": 0,
         "match": True,
         "scheme": "plaintext",
         "source": "stdin",
+        "warnings": [],
     }
 
 

@@ -15,9 +15,9 @@ from oidcsetup.integration import Integration, ProviderEndpoints
 from oidcsetup.profile import load_profile
 from tests.support.docserver import doc_server, run_cli
 from tests.support.provider import RunningProvider, matomo_client
+from tests.support.schemas import validate
 
 pytestmark = pytest.mark.provider
-SCHEMA = Path(__file__).resolve().parents[1] / "docs" / "discover.schema.json"
 
 
 @pytest.fixture(autouse=True)
@@ -53,8 +53,7 @@ def path_provider(provider_factory: Any) -> RunningProvider:
 
 
 def validate_schema(document: dict[str, Any]) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
-    jsonschema.validate(document, json.loads(SCHEMA.read_text()))
+    validate(document, "discover")
 
 
 def test_discover_over_http(oidc_provider: RunningProvider) -> None:

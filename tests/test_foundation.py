@@ -55,7 +55,10 @@ def test_profile_values_become_the_integration(profile: Path) -> None:
         ('[client]\nidd = "x"\n', "unknown key 'client.idd'"),
         ("[clients]\n", "unknown table [clients]"),
         ('[app.matomo]\nallow_signup = "yes"\n', "app.matomo.allow_signup must be true or false"),
-        ("[client]\nscopes = [1, 2]\n", "client.scopes must be a list of strings"),
+        (
+            "[client]\nscopes = [1, 2]\n",
+            "client.scopes must be a list of strings or a space-separated",
+        ),
         ("[client\n", "is not valid TOML"),
     ],
 )
@@ -264,13 +267,17 @@ def test_click_usage_errors_in_json_mode_are_one_json_document(profile: Path) ->
     assert result.exit_code == ExitCode.USAGE
     doc = json.loads(result.stdout)
     assert doc == {
+        "schema_version": 2,
         "ok": False,
+        "exit_code": 2,
         "error": {
             "type": "UsageError",
+            "code": "usage",
             "message": "Missing argument 'DIGEST'.",
             "hint": None,
             "exit_code": 2,
         },
+        "warnings": [],
     }
     assert "Missing argument" in result.stderr
 

@@ -407,8 +407,11 @@ def test_gen_redirect_uris_cli() -> None:
         env={"OIDCSETUP_MATOMO_URL": "https://m.example.com"},
     )
     assert json.loads(as_json.stdout) == {
+        "schema_version": 2,
         "ok": True,
+        "exit_code": 0,
         "redirect_uris": [f"https://m.example.com/{CALLBACK}"],
+        "warnings": [],
     }
     bad = runner.invoke(
         cli, ["--json", "gen", "redirect-uris", "--matomo-url", "http://m.example.com"]

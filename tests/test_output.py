@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from oidcsetup.output import Output
+from oidcsetup.output import SCHEMA_VERSION, Output
 
 URL = "https://auth.example.com/api/oidc/authorization"
 
@@ -52,6 +52,44 @@ def test_json_mode_sends_human_text_to_stderr() -> None:
     output = Output(json_mode=True, stdout=stdout, stderr=stderr)
     output.text("for humans")
     output.table(["a"], [("b",)])
-    output.json({"ok": True})
-    assert json.loads(stdout.getvalue()) == {"ok": True}
+    output.json({"ok": True, "answer": 42})
+    assert stdout.getvalue() == ""  # printed once, when the command has ended
+    output.finish(0)
+    assert json.loads(stdout.getvalue()) == {
+        "schema_version": SCHEMA_VERSION,
+        "ok": True,
+        "exit_code": 0,
+        "answer": 42,
+        "warnings": [],
+    }
     assert "for humans" in stderr.getvalue()
+
+
+def test_ok_follows_the_exit_code_not_the_commands_opinion() -> None:
+    stdout = io.StringIO()
+    output = Output(json_mode=True, stdout=stdout, stderr=io.StringIO())
+    output.json({"ok": True, "exit_code": 0, "in_sync": False})  # what apply --check once said
+    output.warn("look", hint="here", code="a-code")
+    output.finish(3)
+    output.finish(0)  # only one document, ever
+    document = json.loads(stdout.getvalue())
+    assert document["ok"] is False and document["exit_code"] == 3
+    assert document["warnings"] == [{"code": "a-code", "message": "look", "hint": "here"}]
+
+
+def test_an_error_replaces_the_result() -> None:
+    stdout = io.StringIO()
+    output = Output(json_mode=True, stdout=stdout, stderr=io.StringIO())
+    output.json({"partial": True})
+    output.finish(130, error={"type": "Interrupted", "code": "interrupted", "message": "m"})
+    document = json.loads(stdout.getvalue())
+    assert "partial" not in document
+    assert document["error"]["code"] == "interrupted" and document["error"]["exit_code"] == 130
+
+
+def test_text_mode_prints_no_document() -> None:
+    stdout = io.StringIO()
+    output = Output(stdout=stdout, stderr=io.StringIO())
+    output.json({"x": 1})
+    output.finish(0)
+    assert stdout.getvalue() == ""

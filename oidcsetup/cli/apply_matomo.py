@@ -541,7 +541,9 @@ def _apply(
                 report.activation = result.activation.to_json()
     except Exception:
         if done:
-            app.output.warn("already written before the failure: " + "; ".join(done))
+            app.output.warn(
+                "already written before the failure: " + "; ".join(done), code="partly-written"
+            )
         raise
     if link_results:
         report.link = link_results[-1].to_json()
@@ -556,7 +558,6 @@ def _render(app: AppContext, report: _Report, *, show_secrets: bool, drift: bool
     if app.json_mode:
         out.json(
             {
-                "ok": report.refused is None or bool(report.refused.get("forced")),
                 "mode": report.mode,
                 "in_sync": not drift,
                 "written": any(t.get("written") for t in report.targets)
@@ -575,11 +576,39 @@ def _render(app: AppContext, report: _Report, *, show_secrets: bool, drift: bool
             }
         )
         if report.refused is None or report.refused.get("forced") or report.mode != "apply":
-            for warning in report.warnings:
-                out.warn(warning["message"], warning.get("hint"))
+            _warn_all(out, report)
         return
     if not report.plans_shown:
         _render_plans(app, report, show_secrets)
+    # An in-sync run says so in one line on stdout (the --json document keeps the full plan).
+    no_changes = not drift and report.mode != "restore"
+    if not no_changes:
+        _render_outcome(app, report)
+    config_state = report.plugin.get("config")
+    if config_state is not None and not config_state.get("activated") and not report.activation:
+        out.warn(
+            "LoginOIDC is not in the config's Plugins[] list",
+            hint="add --activate, or run ./console plugin:activate LoginOIDC",
+            code="plugin-not-activated",
+        )
+    _warn_all(out, report)
+    if no_changes:
+        out.text("No changes.")
+
+
+def _warn_all(out: Any, report: _Report) -> None:
+    """The report's warnings, and a refusal that did not stop the run, on stderr."""
+    for warning in report.warnings:
+        out.warn(warning["message"], warning.get("hint"), code=warning["code"])
+    refused = report.refused
+    if refused and (report.mode != "apply" or refused.get("forced")):
+        forced = " (overridden by --force)" if refused.get("forced") else ""
+        out.warn(refused["message"] + forced, refused["hint"], code=refused["code"])
+
+
+def _render_outcome(app: AppContext, report: _Report) -> None:
+    """What each target, link and activation came to (text mode; stderr)."""
+    out = app.output
     for plan, target in zip(report.plans, report.targets, strict=False):
         if plan.in_sync:
             out.info(f"{plan.target}: in sync, nothing to write")
@@ -613,24 +642,6 @@ def _render(app: AppContext, report: _Report, *, show_secrets: bool, drift: bool
         else:
             out.info(f"LoginOIDC activation: added to {', '.join(act.get('added_to', []))}")
             out.info("  note: " + act.get("note", ""))
-    config_state = report.plugin.get("config")
-    if config_state is not None and not config_state.get("activated") and not report.activation:
-        out.warn(
-            "LoginOIDC is not in the config's Plugins[] list",
-            hint="add --activate, or run ./console plugin:activate LoginOIDC",
-        )
-    for warning in report.warnings:
-        out.warn(warning["message"], warning.get("hint"))
-    if report.refused and report.mode != "apply":
-        out.warn(
-            report.refused["message"]
-            + (" (overridden by --force)" if report.refused.get("forced") else ""),
-            report.refused["hint"],
-        )
-    elif report.refused and report.refused.get("forced"):
-        out.warn(report.refused["message"] + " (overridden by --force)")
-    if not drift and report.mode != "restore":
-        out.text("in sync: nothing to do")
 
 
 def _render_plans(app: AppContext, report: _Report, show_secrets: bool) -> None:
@@ -640,17 +651,12 @@ def _render_plans(app: AppContext, report: _Report, show_secrets: bool) -> None:
     out = app.output
     report.plans_shown = True
     for plan in report.plans:
+        if plan.in_sync:
+            continue  # nothing to show: the outcome line (or "No changes.") says so
         rows = []
         for change in plan.changes:
             if change.action is Action.UNCHANGED:
-                rows.append(
-                    [
-                        change.setting,
-                        change.action.value,
-                        _short(_shown(change.setting, change.new, show_secrets)),
-                    ]
-                )
-                continue
+                continue  # counted in the title; the --json document lists them
             old = _shown(change.setting, change.old, show_secrets)
             new = _shown(change.setting, change.new, show_secrets)
             shown = (

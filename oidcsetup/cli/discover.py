@@ -12,6 +12,7 @@ from oidcsetup.cli.options import shared_options
 from oidcsetup.errors import ExitCode, UsageError
 from oidcsetup.findings import Finding, Level
 from oidcsetup.integration import ProviderEndpoints, build_integration
+from oidcsetup.output import SCHEMA_VERSION
 from oidcsetup.profile import load_profile
 
 if TYPE_CHECKING:
@@ -24,7 +25,6 @@ MATOMO_SETTINGS = (
     ("userinfoUrl", "Userinfo URL", "userinfo_endpoint"),
     ("endSessionUrl", "Logout URL", "end_session_endpoint"),
 )
-SCHEMA_VERSION = 1
 
 
 @click.command(
@@ -142,6 +142,9 @@ def discover_command(
         saved = _save(app, result)
     document = result_json(result, saved=str(saved) if saved else None)
     if app.json_mode:
+        for finding in result.findings:  # the text form lists them under "Findings:"
+            if finding.level is Level.WARNING:
+                app.output.warn(finding.message, finding.hint, code=finding.code)
         app.output.json(document)
     else:
         _render(app, result, saved)
@@ -226,7 +229,7 @@ def _summary(findings: Any) -> dict[str, int]:
 
 
 def result_json(result: DiscoveryResult, saved: str | None = None) -> dict[str, Any]:
-    """The stable ``--json`` document (schema: docs/discover.schema.json)."""
+    """The stable ``--json`` document (schema: docs/schemas/discover.schema.json)."""
     from oidcsetup.discovery import endpoints_json
 
     endpoints = result.endpoints

@@ -130,7 +130,6 @@ def gen_authelia_command(
         ]
 
     document: dict[str, Any] = {
-        "ok": not has_errors(findings),
         "authelia_version": entry.version,
         "client_id": entry.client_id,
         "entry": entry.as_dict(),
@@ -180,7 +179,7 @@ def gen_authelia_command(
         "notes": list(merge.notes),
     }
     for note in merge.notes:
-        out.warn(note)
+        out.warn(note, code="merge-note")
     if app.json_mode:
         out.json(document)
         return
@@ -205,7 +204,7 @@ def _report_findings(app: AppContext, findings: list[Any]) -> None:
         if finding.level == "error":
             app.output.error(text, finding.hint)
         elif finding.level == "warning":
-            app.output.warn(text, finding.hint)
+            app.output.warn(text, finding.hint, code=finding.code)
         else:
             app.output.info(f"note: {text}")
 
@@ -243,7 +242,10 @@ def _report_secret(app: AppContext, secret: Any, show: bool, dry_run: bool) -> N
                 "that `oidcsetup gen matomo` gives Matomo the same secret"
             )
         if dry_run:
-            out.warn("dry run: the secret was not saved, so this digest matches no stored secret")
+            out.warn(
+                "dry run: the secret was not saved, so this digest matches no stored secret",
+                code="secret-not-saved",
+            )
     elif secret.file is not None:
         out.info(f"using the client secret kept in {secret.file}")
     if show:

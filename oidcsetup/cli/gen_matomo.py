@@ -180,7 +180,7 @@ def gen_matomo_command(
     out = app.output
     warnings = setting_warnings(integration, values)
     for warning in warnings:
-        out.warn(warning.message, warning.hint)
+        out.warn(warning.message, warning.hint, code=warning.code)
     uris: list[str] = []
     if integration.matomo.url or integration.matomo.redirect_uri_override:
         uris = list(redirect_uris(integration.matomo))
@@ -190,11 +190,11 @@ def gen_matomo_command(
         out.warn(
             f"the client secret is replaced by {render.SECRET_PLACEHOLDER}",
             hint="pass --show-secrets to print it, or --secret-as-env NAME to reference it",
+            code="secret-placeholder",
         )
     if app.json_mode or fmt == "json":
         out.json(
             {
-                "ok": True,
                 "plugin": "LoginOIDC",
                 "settings": render.settings_json(values, show_secrets),
                 "redirect_uris": uris,
@@ -203,7 +203,6 @@ def gen_matomo_command(
                     if secret_as_env
                     else (secret.source if secret else None)
                 ),
-                "warnings": [w.to_json() for w in warnings],
             }
         )
         return
@@ -244,7 +243,7 @@ def gen_redirect_uris_command(
     integration = app.integration(overrides(kwargs))
     uris = redirect_uris(integration.matomo)
     if app.json_mode:
-        app.output.json({"ok": True, "redirect_uris": list(uris)})
+        app.output.json({"redirect_uris": list(uris)})
         return
     for uri in uris:
         app.output.text(uri)

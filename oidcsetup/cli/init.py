@@ -47,9 +47,7 @@ def init_command(
     flatten_profile(tomllib.loads(text), source=str(path))
     backup = atomic_write_text(path, text, mode=0o600, backup=True)
     if app.json_mode:
-        app.output.json(
-            {"ok": True, "profile": str(path), "backup": str(backup) if backup else None}
-        )
+        app.output.json({"profile": str(path), "backup": str(backup) if backup else None})
     else:
         app.output.text(f"wrote {path}" + (f" (previous saved as {backup})" if backup else ""))
         app.output.info("next: oidcsetup discover <issuer> --save")

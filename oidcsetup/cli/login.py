@@ -135,7 +135,7 @@ def login_command(
         paste=paste,
     )
     if app.json_mode:
-        app.output.json({"ok": True, **result.to_json()})
+        app.output.json(result.to_json())
         return
     render(app, result)
 

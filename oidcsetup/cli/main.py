@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -75,42 +77,66 @@ Exit codes: 0 ok or in sync, 1 failure, 2 usage error, 3 findings or drift, 4 un
 
 
 class RootGroup(LazyGroup):
-    """Maps OidcSetupError (and stray exceptions) to one line on stderr and an exit code."""
+    """Ends every command the one documented way: an exit code, and with ``--json`` one document.
+
+    Maps OidcSetupError (and stray exceptions) to one line on stderr and an exit code, turns
+    SIGINT and SIGTERM into an "interrupted" error (exit 130, 143), and hands the real exit code
+    to ``Output.finish``, which prints the JSON document with ``ok`` true exactly when it is 0.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except OidcSetupError as exc:
-            app = _app(ctx)
-            report_error(exc, app)
-            raise click.exceptions.Exit(int(exc.exit_code)) from None
-        except click.ClickException as exc:
-            # A usage mistake in a subcommand's options: click prints it on stderr; --json
-            # still gets its one document on stdout.
-            # Also before the root's callback ran (an unknown command is found first).
-            app = _app(ctx)
-            if app.json_mode if app else ctx.params.get("json_mode"):
-                output = app.output if app else _output(json_mode=True)
-                report_json_error(output, "UsageError", exc.format_message(), exc.exit_code)
-            raise
-        except (click.exceptions.Exit, click.exceptions.Abort):
-            raise
-        except BrokenPipeError:
-            raise  # the reader went away (`| head`): click exits quietly with status 1
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            raise click.exceptions.Exit(130) from None
-        except Exception as exc:  # a bug, not a user mistake: say so, keep it to one line
-            app = _app(ctx)
-            if (app and app.debug) or os.environ.get("OIDCSETUP_DEBUG"):
-                _print_traceback()
-            output = app.output if app else _output()
-            message = f"internal error: {type(exc).__name__}: {exc}"
-            hint = "run again with --debug and report the traceback"
-            output.error(message, hint)
-            if app and app.json_mode:
-                report_json_error(output, "InternalError", message, int(ExitCode.FAILURE), hint)
-            raise click.exceptions.Exit(int(ExitCode.FAILURE)) from None
+        with _signals_interrupt():
+            try:
+                result = super().invoke(ctx)
+            except OidcSetupError as exc:
+                report_error(exc, ctx)
+                raise click.exceptions.Exit(int(exc.exit_code)) from None
+            except click.ClickException as exc:
+                # A usage mistake in a subcommand's options: click prints it on stderr; --json
+                # still gets its one document on stdout.
+                # Also before the root's callback ran (an unknown command is found first).
+                _run_output(ctx).finish(
+                    exc.exit_code, error=error_json("UsageError", "usage", exc.format_message())
+                )
+                raise
+            except click.exceptions.Exit as exc:
+                _run_output(ctx).finish(exc.exit_code)
+                raise
+            except click.exceptions.Abort:
+                # A prompt met the end of its input: click says "Aborted!" and exits 1.
+                _run_output(ctx).finish(
+                    int(ExitCode.FAILURE),
+                    error=error_json("Aborted", "aborted", "aborted: a prompt got no answer"),
+                )
+                raise
+            except BrokenPipeError:
+                raise  # the reader went away (`| head`): click exits quietly with status 1
+            except KeyboardInterrupt as exc:
+                from oidcsetup.errors import Interrupted
+
+                stop = exc if isinstance(exc, Interrupted) else Interrupted()
+                output = _run_output(ctx)
+                message = f"interrupted by {stop}; stopped before finishing"
+                output.error(message)
+                output.finish(
+                    stop.exit_code, error=error_json("Interrupted", "interrupted", message)
+                )
+                raise click.exceptions.Exit(stop.exit_code) from None
+            except Exception as exc:  # a bug, not a user mistake: say so, keep it to one line
+                app = _app(ctx)
+                if (app and app.debug) or os.environ.get("OIDCSETUP_DEBUG"):
+                    _print_traceback()
+                output = _run_output(ctx)
+                message = f"internal error: {type(exc).__name__}: {exc}"
+                hint = "run again with --debug and report the traceback"
+                output.error(message, hint)
+                output.finish(
+                    int(ExitCode.FAILURE),
+                    error=error_json("InternalError", "internal", message, hint),
+                )
+                raise click.exceptions.Exit(int(ExitCode.FAILURE)) from None
+            _run_output(ctx).finish(int(ExitCode.OK))
+            return result
 
     def make_context(
         self,
@@ -127,41 +153,67 @@ class RootGroup(LazyGroup):
             # A mistake in the global options (`--json --profile /etc`): the one JSON document
             # still reaches stdout; click prints the message on stderr.
             if "--json" in global_args:
-                report_json_error(_output(json_mode=True), "UsageError", exc.format_message(), 2)
+                _output(json_mode=True).finish(
+                    exc.exit_code, error=error_json("UsageError", "usage", exc.format_message())
+                )
             raise
 
 
-def report_error(exc: OidcSetupError, app: AppContext | None) -> None:
-    output = app.output if app else _output()
+def _run_output(ctx: click.Context) -> Output:
+    """The run's Output; before the root's callback made one, a fresh one (``--json`` as parsed)."""
+    app = _app(ctx)
+    if app is not None:
+        return app.output
+    return _output(json_mode=bool(ctx.params.get("json_mode")))
+
+
+@contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """While a command runs, SIGINT and SIGTERM raise ``Interrupted`` in the main thread.
+
+    Python already turns SIGINT into KeyboardInterrupt; SIGTERM would end the process on the
+    spot, with no JSON document and no clean-up. A signal someone chose to ignore (``nohup``,
+    a background job's SIGINT) stays ignored; outside the main thread nothing changes.
+    """
+    import signal
+    import threading
+
+    from oidcsetup.errors import Interrupted
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, _frame: Any) -> None:
+        raise Interrupted(signum)
+
+    defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+    previous = {}
+    for signum, default in defaults.items():
+        if signal.getsignal(signum) is default:
+            previous[signum] = signal.signal(signum, interrupt)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def error_json(kind: str, code: str, message: str, hint: str | None = None) -> dict[str, Any]:
+    """The ``error`` object of a failed run's JSON document (``exit_code`` is added by finish)."""
+    return {"type": kind, "code": code, "message": message, "hint": hint}
+
+
+def report_error(exc: OidcSetupError, ctx: click.Context) -> None:
+    """One line (and a hint) on stderr; with ``--json``, the error document on stdout."""
+    app = _app(ctx)
+    output = _run_output(ctx)
     if app and app.debug:
         _print_traceback()
     output.error(exc.message, exc.hint)
-    if app and app.json_mode:
-        code = getattr(exc, "code", None)
-        report_json_error(
-            output,
-            type(exc).__name__,
-            exc.message,
-            int(exc.exit_code),
-            exc.hint,
-            code=code if isinstance(code, str) else None,
-        )
-
-
-def report_json_error(
-    output: Output,
-    kind: str,
-    message: str,
-    exit_code: int,
-    hint: str | None = None,
-    *,
-    code: str | None = None,
-) -> None:
-    """The one JSON document of a failed ``--json`` run (``code``: a stable error code, if any)."""
-    error: dict[str, Any] = {"type": kind, "message": message, "hint": hint, "exit_code": exit_code}
-    if code:
-        error["code"] = code
-    output.json({"ok": False, "error": error})
+    output.finish(
+        int(exc.exit_code), error=error_json(type(exc).__name__, exc.code, exc.message, exc.hint)
+    )
 
 
 @click.group(
@@ -222,6 +274,7 @@ def cli(
             "--insecure: TLS certificates are NOT verified; anyone on the path can impersonate "
             "the provider",
             hint="use --ca-bundle PEM to trust a private CA instead",
+            code="insecure",
         )
 
 

@@ -127,10 +127,11 @@ def generate_command(app: AppContext, length: int) -> None:
         app.output.warn(
             f"a {length}-character secret is weak",
             hint=f"use at least {RECOMMENDED_MIN_LENGTH} characters (72 is Authelia's advice)",
+            code="weak-secret",
         )
     value = generate_secret(length)
     if app.json_mode:
-        app.output.json({"ok": True, "secret": value, "length": length})
+        app.output.json({"secret": value, "length": length})
     else:
         app.output.raw(value + "\n")
 
@@ -157,7 +158,7 @@ def hash_command(app: AppContext, algorithm: str) -> None:
     secret, source = read_secret(confirm=True)
     digest = hash_secret(secret, algorithm)
     if app.json_mode:
-        app.output.json({"ok": True, "algorithm": algorithm, "digest": digest, "source": source})
+        app.output.json({"algorithm": algorithm, "digest": digest, "source": source})
     else:
         app.output.raw(digest + "\n")
 
@@ -184,12 +185,13 @@ def verify_command(app: AppContext, digest: str) -> None:
     scheme = digest_scheme(digest)
     if not digest.startswith("$"):
         app.output.warn(
-            "the digest does not start with '$': compared as a plaintext secret, as Authelia does"
+            "the digest does not start with '$': compared as a plaintext secret, as Authelia does",
+            code="plaintext-digest",
         )
     secret, source = read_secret(confirm=False)
     match = verify_secret(secret, digest)
     if app.json_mode:
-        app.output.json({"ok": match, "match": match, "scheme": scheme, "source": source})
+        app.output.json({"match": match, "scheme": scheme, "source": source})
     else:
         app.output.info(f"{'match' if match else 'no match'} ({scheme})")
     if not match:

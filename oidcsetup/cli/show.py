@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import click
@@ -9,6 +10,7 @@ from click.core import ParameterSource
 
 from oidcsetup.cli.context import AppContext
 from oidcsetup.cli.options import overrides, shared_options
+from oidcsetup.constants import SECRET_ENV
 from oidcsetup.profile import KEY_KINDS
 from oidcsetup.secretref import mask
 
@@ -122,13 +124,16 @@ def show_command(ctx: click.Context, **kwargs: Any) -> None:
             bucket[AUTHELIA_KEYS[name]] = value
         else:
             bucket.update(overrides({name: value}))
+    if os.environ.get(SECRET_ENV):
+        # The variable beats the profile's client.secret reference (secretref.resolve_secret):
+        # show it as the source, not the reference it overrides.
+        env_values["client.secret"] = f"env:{SECRET_ENV}"
     rows, moved = resolved_values(profile_values, flag_values, env_values)
     app.note_stale_endpoints(moved)
     shown = [(k, _display(k, v), s) for k, v, s in rows]
     if app.json_mode:
         app.output.json(
             {
-                "ok": True,
                 "profile": str(app.profile),
                 "profile_exists": app.profile.exists(),
                 "values": {k: {"value": v, "source": s} for k, v, s in shown},
