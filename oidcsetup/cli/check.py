@@ -112,6 +112,9 @@ def check_command(
             login_timeout=login_timeout,
         )
     if app.json_mode:
+        for probe in report.probes:  # the discovery document's warnings: one list everywhere
+            for finding in probe.details.get("warnings", ()):
+                app.output.warn(finding["message"], finding["hint"], code=finding["code"])
         app.output.json(report.to_json())
     else:
         render(app, report)
