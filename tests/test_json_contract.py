@@ -324,3 +324,40 @@ def test_interrupted_login_waiting_for_its_callback(oidc_provider: RunningProvid
     document = json.loads(stdout)
     validate(document, "login")
     assert document["error"]["code"] == "interrupted" and document["exit_code"] == 130
+
+
+def test_ctrl_c_at_a_prompt_is_an_interruption_too() -> None:
+    """click turns Ctrl-C at a prompt into "Aborted!" (exit 1); it is an interruption (130)."""
+    import pty
+
+    master, slave = pty.openpty()  # a terminal on stdin: `secret hash` asks for the secret
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("OIDCSETUP_")}
+    environ["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "oidcsetup", "--json", "secret", "hash"],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environ,
+        start_new_session=True,  # no controlling terminal: the prompt reads stdin, the pty
+    )
+    os.close(slave)
+    try:
+        assert process.stderr is not None
+        seen = ""
+        while "Client secret" not in seen:
+            char = process.stderr.read(1)
+            assert char, seen
+            seen += char
+        time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=20)
+    finally:
+        process.kill()
+        os.close(master)
+    assert process.returncode == 130, seen + stderr
+    document = json.loads(stdout)
+    validate(document, "secret-hash")
+    assert document["error"]["code"] == "interrupted"
+    assert "Aborted!" not in stderr

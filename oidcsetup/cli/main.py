@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -72,7 +72,10 @@ Examples:
   oidcsetup check --json
 
 \b
-Exit codes: 0 ok or in sync, 1 failure, 2 usage error, 3 findings or drift, 4 unreachable.
+Exit codes: 0 ok or in sync, 1 failure, 2 usage error, 3 findings or drift, 4 unreachable,
+130/143 interrupted (SIGINT/SIGTERM). With --json, stdout holds one document, also on failure
+and interruption: schema_version, ok (true exactly when the exit code is 0), exit_code,
+warnings, then the command's result or an error (docs/schemas/).
 """
 
 
@@ -102,7 +105,9 @@ class RootGroup(LazyGroup):
             except click.exceptions.Exit as exc:
                 _run_output(ctx).finish(exc.exit_code)
                 raise
-            except click.exceptions.Abort:
+            except click.exceptions.Abort as exc:
+                if isinstance(exc.__context__, KeyboardInterrupt):  # Ctrl-C at a click prompt
+                    _report_interrupt(ctx, exc.__context__)
                 # A prompt met the end of its input: click says "Aborted!" and exits 1.
                 _run_output(ctx).finish(
                     int(ExitCode.FAILURE),
@@ -112,16 +117,7 @@ class RootGroup(LazyGroup):
             except BrokenPipeError:
                 raise  # the reader went away (`| head`): click exits quietly with status 1
             except KeyboardInterrupt as exc:
-                from oidcsetup.errors import Interrupted
-
-                stop = exc if isinstance(exc, Interrupted) else Interrupted()
-                output = _run_output(ctx)
-                message = f"interrupted by {stop}; stopped before finishing"
-                output.error(message)
-                output.finish(
-                    stop.exit_code, error=error_json("Interrupted", "interrupted", message)
-                )
-                raise click.exceptions.Exit(stop.exit_code) from None
+                _report_interrupt(ctx, exc)
             except Exception as exc:  # a bug, not a user mistake: say so, keep it to one line
                 app = _app(ctx)
                 if (app and app.debug) or os.environ.get("OIDCSETUP_DEBUG"):
@@ -157,6 +153,18 @@ class RootGroup(LazyGroup):
                     exc.exit_code, error=error_json("UsageError", "usage", exc.format_message())
                 )
             raise
+
+
+def _report_interrupt(ctx: click.Context, exc: KeyboardInterrupt) -> NoReturn:
+    """SIGINT or SIGTERM stopped the command: one error line, the error document, exit 128+N."""
+    from oidcsetup.errors import Interrupted
+
+    stop = exc if isinstance(exc, Interrupted) else Interrupted()
+    output = _run_output(ctx)
+    message = f"interrupted by {stop}; stopped before finishing"
+    output.error(message)
+    output.finish(stop.exit_code, error=error_json("Interrupted", "interrupted", message))
+    raise click.exceptions.Exit(stop.exit_code) from None
 
 
 def _run_output(ctx: click.Context) -> Output:
