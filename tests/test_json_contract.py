@@ -81,6 +81,24 @@ def test_every_command_has_a_schema() -> None:
     assert set(schema_names()) == names | {"common"}
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "Missing command."),
+        (["nosuch"], "No such command 'nosuch'."),
+        (["gen"], "missing command"),
+        (["gen", "nosuch"], "No such command 'nosuch'."),
+        (["check", "--nosuch"], "No such option '--nosuch'."),
+        (["--profile", "/"], "Invalid value for '--profile'"),
+    ],
+)
+def test_usage_errors_before_any_command_ran(args: list[str], message: str) -> None:
+    document = document_of(run(["--json", *args]), "failure", 2)
+    assert document["error"]["code"] == "usage"
+    assert document["error"]["message"].startswith(message)
+    assert "\n" not in document["error"]["message"]  # one line, not click's help text
+
+
 # --- success and failure per command -----------------------------------------------------------
 
 

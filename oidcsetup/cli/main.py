@@ -98,9 +98,7 @@ class RootGroup(LazyGroup):
                 # A usage mistake in a subcommand's options: click prints it on stderr; --json
                 # still gets its one document on stdout.
                 # Also before the root's callback ran (an unknown command is found first).
-                _run_output(ctx).finish(
-                    exc.exit_code, error=error_json("UsageError", "usage", exc.format_message())
-                )
+                _run_output(ctx).finish(exc.exit_code, error=usage_error_json(exc))
                 raise
             except click.exceptions.Exit as exc:
                 _run_output(ctx).finish(exc.exit_code)
@@ -149,9 +147,7 @@ class RootGroup(LazyGroup):
             # A mistake in the global options (`--json --profile /etc`): the one JSON document
             # still reaches stdout; click prints the message on stderr.
             if "--json" in global_args:
-                _output(json_mode=True).finish(
-                    exc.exit_code, error=error_json("UsageError", "usage", exc.format_message())
-                )
+                _output(json_mode=True).finish(exc.exit_code, error=usage_error_json(exc))
             raise
 
 
@@ -205,6 +201,14 @@ def _signals_interrupt() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def usage_error_json(exc: click.ClickException) -> dict[str, Any]:
+    """The error object of a usage mistake click found (its message is on stderr already)."""
+    if isinstance(exc, getattr(click.exceptions, "NoArgsIsHelpError", ())):
+        # A group run without a command: click prints the help; the document says why.
+        return error_json("UsageError", "usage", "missing command", "see --help")
+    return error_json("UsageError", "usage", exc.format_message())
 
 
 def error_json(kind: str, code: str, message: str, hint: str | None = None) -> dict[str, Any]:

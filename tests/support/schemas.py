@@ -26,11 +26,15 @@ def _validators() -> dict[str, Any]:
     for name, schema in schemas.items():
         Draft202012Validator.check_schema(schema)
         validators[name] = Draft202012Validator(schema, registry=registry)
+    # Before a command is known (`oidcsetup --json nosuch`): the shared error document.
+    failure = {"$ref": schemas["common"]["$id"] + "#/$defs/failure"}
+    validators["failure"] = Draft202012Validator(failure, registry=registry)
     return validators
 
 
 def schema_names() -> list[str]:
-    return sorted(_validators())
+    """The schema files (common, discover, ...), by name."""
+    return sorted(p.name.removesuffix(".schema.json") for p in SCHEMAS.glob("*.schema.json"))
 
 
 def validate(document: Any, command: str) -> None:
