@@ -379,3 +379,28 @@ def test_ctrl_c_at_a_prompt_is_an_interruption_too() -> None:
     validate(document, "secret-hash")
     assert document["error"]["code"] == "interrupted"
     assert "Aborted!" not in stderr
+
+
+@pytest.mark.parametrize("name", ["lemonldap", "glewlwyd", "django_op"])
+def test_real_providers_documents_follow_the_contract(
+    name: str, request: pytest.FixtureRequest
+) -> None:
+    """discover and check against real providers: their documents, warnings included.
+
+    LemonLDAP::NG advertises "none" among its id_token algorithms: a warning-level finding,
+    which both documents list under ``warnings`` with its code.
+    """
+    real = request.getfixturevalue(name)
+    found = document_of(run(["--json", "discover", real.issuer]), "discover", 0)
+    warned = [f["code"] for f in found["findings"] if f["level"] == "warning"]
+    assert [w["code"] for w in found["warnings"]] == warned
+    client = real.clients["matomo"]
+    args = ["--json", "check", "--issuer", real.issuer, "--client-id", client.client_id]
+    result = run([*args, "--matomo-url", MATOMO], env={"OIDCSETUP_CLIENT_SECRET": client.secret})
+    checked = document_of(result, "check", result.exit_code)
+    assert result.exit_code in (0, 3)
+    discovery = next(p for p in checked["probes"] if p["name"] == "discovery")
+    lifted = [f["code"] for f in discovery["details"].get("warnings", [])]
+    assert [w["code"] for w in checked["warnings"]][: len(lifted)] == lifted
+    if name == "lemonldap":
+        assert "unsigned-id-token-allowed" in lifted
