@@ -16,7 +16,10 @@ from oidcsetup.apps.matomo.settings import (
     SETTING_NAMES,
     EnvRef,
     desired_settings,
+    pinned_settings,
+    secret_reference_drift,
     setting_warnings,
+    signup_domain,
     stored_form,
     validate_settings,
 )
@@ -143,7 +146,7 @@ def test_profile_values_override_defaults() -> None:
             button_name="Sign in",
             allow_signup=True,
             disable_direct_login_url=False,
-            allowed_signup_domains=(r"example\.com$", r"^corp\."),
+            allowed_signup_domains=("example.com", "Corp.Example.org", "example.com"),
             redirect_uri_override="https://M.example.com/cb",
         ),
         None,
@@ -151,7 +154,8 @@ def test_profile_values_override_defaults() -> None:
     )
     assert values["clientId"] == "abc" and values["scope"] == "openid email profile"
     assert values["allowSignup"] is True and values["disableDirectLoginUrl"] is False
-    assert values["allowedSignupDomains"] == "example\\.com$\n^corp\\."
+    # Lower case, duplicates dropped, one per line: what the plugin compares.
+    assert values["allowedSignupDomains"] == "example.com\ncorp.example.org"
     assert values["redirectUriOverride"] == "https://m.example.com/cb"
     assert (
         values["clientSecret"] == EnvRef("SECRET_VAR")
@@ -176,7 +180,9 @@ def test_missing_endpoints_is_a_usage_error() -> None:
         ({"tokenUrl": "auth.example.com/token"}, "not an http"),
         ({"clientSecret": "a\x00b"}, "NUL"),
         ({"clientId": EnvRef("X")}, "only clientSecret"),
-        ({"allowedSignupDomains": "ok\n(unclosed"}, "not a valid regular expression"),
+        ({"allowedSignupDomains": "ok.example\n^.*@x\\.org$"}, "is a regular expression"),
+        ({"allowedSignupDomains": "Example.org"}, "not written the way Login OIDC compares"),
+        ({"allowedSignupDomains": "bücher.example"}, "not written the way Login OIDC compares"),
     ],
 )
 def test_validation_messages(values: dict[str, Any], message: str) -> None:
@@ -202,6 +208,8 @@ def test_warnings_for_known_traps() -> None:
     assert codes(make(allow_signup=True)) == set()
     assert codes(make(client={"scopes": ("email",)})) == {"scope-without-openid"}
     assert codes(make(disable_superuser=True)) == {"disable-superuser"}
+    assert codes(make(allowed_signup_domains=("example.org",))) == {"signup-domains-without-signup"}
+    assert codes(make(allow_signup=True, allowed_signup_domains=("example.org",))) == set()
     assert codes(make(), secret=None) == {"no-client-secret"}
     assert codes(make(provider={"token_endpoint": "http://auth.example.com/t"})) == {
         "endpoint-not-https"
@@ -226,7 +234,7 @@ def test_warnings_for_known_traps() -> None:
 
 def test_ini_block_reads_back_through_php() -> None:
     secret = 'a"b&c$d;e\\f é ${X} \n'
-    values = desired_settings(make(allowed_signup_domains=("a", "b")), secret)
+    values = desired_settings(make(allowed_signup_domains=("a.example", "b.example")), secret)
     block = render.ini_block(values, show_secrets=True)
     php = php_read_ini(block)["LoginOIDC"]
     assert php["clientSecret"] == secret
@@ -490,3 +498,106 @@ def test_issuer_override_replaces_the_endpoints_saved_in_the_profile(tmp_path: P
     assert mixed["settings"]["authorizeUrl"] == "https://new.example.com/api/oidc/authorization"
     same = gen_json("--issuer", "https://old.example.com/")
     assert same["settings"]["tokenUrl"] == "https://old.example.com/token"
+
+
+# --- allowedSignupDomains: plain domain names (Login OIDC 5.0.0 Controller.php signupUser) ------
+
+
+@pytest.mark.parametrize(
+    ("given", "written"),
+    [
+        ("example.org", "example.org"),
+        (" Example.ORG ", "example.org"),  # the plugin compares exactly: lower case, as its UI
+        ("bücher.example", "xn--bcher-kva.example"),  # Matomo's addUser takes ASCII emails only
+        ("xn--bcher-kva.example", "xn--bcher-kva.example"),
+        ("localhost", "localhost"),
+    ],
+)
+def test_signup_domain_is_written_as_the_plugin_compares_it(given: str, written: str) -> None:
+    assert signup_domain(given) == written
+
+
+@pytest.mark.parametrize(
+    ("given", "hint"),
+    [
+        (r"^.*@example\.org$", "write example.org"),
+        (r"example\.com$", "write example.com"),
+        (r".*\.example\.com", "write example.com (and list each subdomain on its own)"),
+        ("jane@example.org", "write example.org"),
+        ("@example.org", "write example.org"),
+        (r"(a|b)\.com", "one --allowed-signup-domain per domain"),
+    ],
+)
+def test_a_regex_or_email_is_refused_with_the_domain_to_write(given: str, hint: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        desired_settings(make(allow_signup=True, allowed_signup_domains=(given,)), "s")
+    assert f'"{given}"' in info.value.message and "\n" not in info.value.message
+    assert hint in (info.value.hint or "")
+
+
+@pytest.mark.parametrize("given", ["", "exa mple.org", "-bad.example", "a..b", "x" * 64 + ".org"])
+def test_not_a_domain_name_is_refused(given: str) -> None:
+    with pytest.raises(ValidationError, match="domain"):
+        signup_domain(given)
+
+
+def test_regex_domain_on_the_command_line_is_one_line_error() -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "gen",
+            "matomo",
+            *ENDPOINT_ARGS,
+            "--allow-signup",
+            "--allowed-signup-domain",
+            r"^.*@x\.org$",
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[0].startswith("error: ") and "regular expression" in lines[0]
+    assert lines[1].strip() == "hint: write x.org"
+
+
+def test_signup_domains_from_the_environment() -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["gen", "matomo", *ENDPOINT_ARGS, "--allow-signup", "--format", "json"],
+        env={"OIDCSETUP_ALLOWED_SIGNUP_DOMAINS": "example.org bücher.example"},
+    )
+    assert result.exit_code == 0, result.output
+    settings = json.loads(result.stdout)["settings"]
+    assert settings["allowedSignupDomains"] == "example.org\nxn--bcher-kva.example"
+
+
+# --- --secret-as-env: what Matomo's own rewrites leave (reference section 5) ------------------
+
+
+def test_secret_reference_drift_names_literal_and_empty() -> None:
+    want = desired_settings(make(), None, "MATOMO_OIDC_CLIENT_SECRET")
+    assert secret_reference_drift(want, "${MATOMO_OIDC_CLIENT_SECRET}", True) is None
+    assert secret_reference_drift(want, None, False) is None  # not written yet: a plain add
+    literal = secret_reference_drift(want, "the-plaintext", False)
+    assert literal is not None and literal.code == "secret-reference-expanded"
+    assert "${MATOMO_OIDC_CLIENT_SECRET}" in literal.message and "literal" in literal.message
+    assert "the-plaintext" not in literal.message + (literal.hint or "")
+    empty = secret_reference_drift(want, "", False)
+    assert empty is not None and empty.code == "secret-reference-emptied"
+    assert secret_reference_drift(desired_settings(make(), "s"), "", False) is None
+
+
+def test_secret_as_env_warns_that_matomo_rewrites_it() -> None:
+    values = desired_settings(make(), None, "MATOMO_OIDC_CLIENT_SECRET")
+    found = {w.code: w for w in setting_warnings(make(), values)}
+    assert "secret-reference-not-durable" in found
+    assert "config:set" in found["secret-reference-not-durable"].message
+
+
+def test_pinned_settings_are_what_the_file_holds_after_the_apply() -> None:
+    want = desired_settings(make(), None)  # no secret: clientSecret unmanaged
+    held = {"clientSecret": "x", "extraKey": "y", "disableSuperuser": "1"}
+    pinned = pinned_settings(held, want)
+    assert pinned[0] == "disableSuperuser" and "clientSecret" in pinned
+    assert "extraKey" not in pinned and set(pinned) == set(want) | {"clientSecret"}
+    assert "clientSecret" in pinned_settings(held, want, prune=True)

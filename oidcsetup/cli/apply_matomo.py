@@ -59,6 +59,8 @@ class _Report:
     activation: dict[str, Any] | None = None
     overridden: list[dict[str, Any]] = field(default_factory=list)
     refused: dict[str, Any] | None = None
+    read_only: list[str] = field(default_factory=list)  # pinned in config.ini.php
+    superuser_rail: dict[str, Any] | None = None
     plans_shown: bool = False
 
     def warn(self, code: str, message: str, hint: str | None = None) -> None:
@@ -92,7 +94,8 @@ class _Report:
 @click.option(
     "--activate",
     is_flag=True,
-    help="Add LoginOIDC to Plugins[] and PluginsInstalled[] (needs --config).",
+    help="Add LoginOIDC to Plugins[] (never PluginsInstalled[]: Matomo installs the plugin "
+    "on its next page load). Needs --config.",
 )
 @click.option(
     "--link",
@@ -108,12 +111,17 @@ class _Report:
     help="Put back a backup made by an earlier apply (one target).",
 )
 @click.option("--prune", is_flag=True, help="Also remove [LoginOIDC] settings/rows not generated.")
-@click.option("--force", is_flag=True, help="Override the safety rails (disableSuperuser, links).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Override the safety rails (disableSuperuser with a password-less super user, links).",
+)
 @click.option("--show-secrets", is_flag=True, help="Show the client secret in the plan.")
 @click.option(
     "--secret-as-env",
     metavar="NAME",
-    help="Write clientSecret to the config file as ${NAME} (read from Matomo's environment).",
+    help="Write clientSecret to the config file as ${NAME} (read from Matomo's environment). "
+    "Matomo's own rewrites of the file replace it by the expanded value: --check names that.",
 )
 @click.option(
     "--backup-dir",
@@ -397,14 +405,17 @@ def _apply(
     if source_config is not None:
         report.plugin["config"] = source_config.plugin_state().to_json()
     if db is not None:
+        from oidcsetup.apps.matomo.safety import install_findings, plugin_installs
+
         report.plugin["database"] = db.plugin_state().to_json()
-        if not report.plugin["database"]["provider_table"]:
-            report.warn(
-                "plugin-table-missing",
-                f"table {db.settings.prefix}loginoidc_provider does not exist: LoginOIDC was never "
-                "activated in this Matomo",
-                "activate it once: ./console plugin:activate LoginOIDC (this creates the table)",
-            )
+        installs = plugin_installs(
+            db,
+            source_config.plugin_state() if source_config is not None else None,
+            source_config.path if source_config is not None else None,
+        )
+        report.plugin["installs"] = [i.to_json() for i in installs]
+        for finding in install_findings(installs):
+            report.warnings.append(finding.to_json())
 
     # A value pinned in config.ini.php wins over the database (SystemSetting): say so.
     if db_plan is not None and source_config is not None:
@@ -424,6 +435,24 @@ def _apply(
                 "Matomo uses the config file's values",
                 "apply to the config file too (--config PATH), or remove those keys from it",
             )
+
+    # The config file pins what it holds: Matomo hides those settings from its screen.
+    if config_doc is not None:
+        from oidcsetup.apps.matomo.settings import pinned_settings
+
+        report.read_only = pinned_settings(config_current or {}, desired, prune=prune)
+    # ${NAME} that Matomo's own rewrite of the file turned into a literal or "".
+    if config_doc is not None:
+        from oidcsetup.apps.matomo.settings import secret_reference_drift
+
+        held = config_doc.login_oidc_values().get(SECRET_SETTING)
+        drift_found = secret_reference_drift(
+            desired,
+            held.decoded if held is not None else None,
+            held is not None and held.is_env_reference,
+        )
+        if drift_found is not None:
+            report.warnings.append(drift_found.to_json())
 
     # Warnings about the settings themselves.
     current_secret = None
@@ -464,7 +493,8 @@ def _apply(
         else []
     )
 
-    # Safety rail: disableSuperuser before any super user can log in through OIDC.
+    # Safety rail: disableSuperuser refuses the OIDC login of super users; one with no usable
+    # password (created by OIDC signup) would then be locked out (apps/matomo/safety.py).
     plans = [p for p in (config_plan, db_plan) if p is not None]
     turning_on = any(
         c.setting == "disableSuperuser" and c.new == "1" and c.action.value in ("added", "changed")
@@ -472,27 +502,15 @@ def _apply(
         for c in p.pending
     )
     if turning_on:
-        linked = db.linked_superusers() if db else None
-        if linked is not None:
-            linked = sorted({*linked, *(r.login for r in link_results if r.superuser)})
-        if not linked:
-            why = (
-                "no super user is linked to an OIDC account yet"
-                if linked is not None
-                else "whether a super user is linked cannot be checked without --db"
-            )
-            report.refused = {
-                "code": "disable-superuser-unlinked",
-                "message": f"refusing to turn on disableSuperuser: {why}",
-                "hint": "link one first (--link LOGIN=SUBJECT) and test the login, or pass --force",
-                "forced": force,
-            }
-        else:
-            report.warn(
-                "disable-superuser",
-                f"disableSuperuser is on: linked super users ({', '.join(linked)}) will log in "
-                "with their Matomo password only",
-            )
+        from oidcsetup.apps.matomo.safety import superuser_rail
+
+        rail = superuser_rail(db, (r.login for r in link_results if r.superuser))
+        report.superuser_rail = rail.to_json()
+        refusal = rail.refusal()
+        if refusal is not None:
+            report.refused = {**refusal.to_json(), "forced": force}
+        for warning in rail.warnings():
+            report.warnings.append(warning.to_json())
 
     report.plans.extend(plans)
     if not write:
@@ -572,6 +590,8 @@ def _render(app: AppContext, report: _Report, *, show_secrets: bool, drift: bool
                     _mask_override(o, show_secrets) for o in report.overridden
                 ],
                 "refused": report.refused,
+                "read_only_in_matomo": report.read_only,
+                "superuser_rail": report.superuser_rail,
                 "warnings": report.warnings,
             }
         )
@@ -590,6 +610,11 @@ def _render(app: AppContext, report: _Report, *, show_secrets: bool, drift: bool
             "LoginOIDC is not in the config's Plugins[] list",
             hint="add --activate, or run ./console plugin:activate LoginOIDC",
             code="plugin-not-activated",
+        )
+    if report.read_only:
+        out.info(
+            "pinned in config.ini.php, so hidden from Matomo's settings screen (not editable "
+            "there or through its API): " + ", ".join(report.read_only)
         )
     _warn_all(out, report)
     if no_changes:
@@ -638,7 +663,7 @@ def _render_outcome(app: AppContext, report: _Report) -> None:
     if report.activation:
         act = report.activation
         if act.get("already_active"):
-            out.info("LoginOIDC is already in Plugins[] and PluginsInstalled[]")
+            out.info("LoginOIDC is already in Plugins[]")
         else:
             out.info(f"LoginOIDC activation: added to {', '.join(act.get('added_to', []))}")
             out.info("  note: " + act.get("note", ""))

@@ -9,7 +9,7 @@ import click
 
 from oidcsetup.apps.matomo.redirect import redirect_uris
 from oidcsetup.cli.context import AppContext
-from oidcsetup.cli.options import overrides, shared_options
+from oidcsetup.cli.options import overrides, shared_options, signup_domain_option
 from oidcsetup.integration import Integration
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -45,13 +45,7 @@ def matomo_settings_options(func: F) -> F:
             default=None,
             help=f"Set {setting} (default: the profile, else the plugin's default).",
         )(func)
-    func = click.option(
-        "--allowed-signup-domain",
-        "allowed_signup_domains",
-        multiple=True,
-        metavar="REGEX",
-        help="Restrict user creation to emails matching this regex (repeatable).",
-    )(func)
+    func = signup_domain_option(func)
     func = click.option(
         "--button-name", default=None, help="The login button text (authenticationName)."
     )(func)

@@ -73,6 +73,25 @@ def shared_options(*names: str) -> Callable[[F], F]:
     return decorate
 
 
+def signup_domain_option(func: F) -> F:
+    """``--allowed-signup-domain DOMAIN`` (repeatable) -> ``app.matomo.allowed_signup_domains``.
+
+    Plain domain names, compared exactly with the part after @ of the email claim (Login OIDC's
+    signup): checked and IDN-converted by ``apps.matomo.settings.signup_domain``.
+    """
+    return click.option(
+        "--allowed-signup-domain",
+        "allowed_signup_domains",
+        multiple=True,
+        metavar="DOMAIN",
+        envvar="OIDCSETUP_ALLOWED_SIGNUP_DOMAINS",
+        show_envvar=True,
+        help="Create users (allowSignup) only for emails @DOMAIN: a plain domain name, "
+        "compared exactly (no regex, no subdomains); repeat for more. The environment "
+        "variable takes them space-separated.",
+    )(func)
+
+
 def overrides(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """The profile-key overrides among a command's keyword arguments (None: not given)."""
     result: dict[str, Any] = {}

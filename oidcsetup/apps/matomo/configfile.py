@@ -1,7 +1,8 @@
 """The config-file target: Matomo's ``config/config.ini.php``, edited in place.
 
 What is changed: the ``[LoginOIDC]`` section's keys (added, updated, with ``prune`` removed) and,
-with ``activate``, one ``Plugins[] = "LoginOIDC"`` / ``PluginsInstalled[] = "LoginOIDC"`` line.
+with ``activate``, one ``Plugins[] = "LoginOIDC"`` line (never ``PluginsInstalled[]``: see
+``_activate``).
 Every other byte (the ``; <?php exit; ?>`` first line, comments, blank lines, order, line
 endings, the way other values are quoted) stays as it was. Values are encoded as Matomo encodes
 them (inifile.py), so PHP + html_entity_decode reads back exactly the desired value.
@@ -16,8 +17,9 @@ active plugin. When the local file has the list (Matomo writes it there once any
 (de)activated), LoginOIDC is appended to it. When it has none, the list of ``global.ini.php``
 beside the file is copied and LoginOIDC appended; without a readable global.ini.php the tool
 refuses rather than guess. Not considered: ``common.config.ini.php``, environment-specific
-configs (``config/environment/*.php``) and plugins activated by other means; activation in the
-file does not create the plugin's table (``./console plugin:activate LoginOIDC`` does).
+configs (``config/environment/*.php``) and plugins activated by other means. Activation in the
+file does not create the plugin's table by itself: Matomo's next web request installs the plugin
+(a ``./console`` command does not).
 """
 
 from __future__ import annotations
@@ -319,11 +321,11 @@ class Activation:
     """What ``activate`` does to the plugin lists, for the report."""
 
     already_active: bool
-    added_to: tuple[str, ...] = ()  # "Plugins", "PluginsInstalled"
+    added_to: tuple[str, ...] = ()  # "Plugins" (PluginsInstalled is Matomo's own record)
     copied_from_global: tuple[str, ...] = ()
     note: str = (
-        "Matomo creates the LoginOIDC table only when it activates the plugin itself: "
-        "run ./console plugin:activate LoginOIDC (or activate it in the UI) once"
+        "Matomo installs LoginOIDC (creates its loginoidc_provider table) on its next web "
+        "request: open any Matomo page once before the first OIDC login"
     )
 
     def to_json(self) -> dict[str, Any]:
@@ -452,53 +454,54 @@ def _activate(
     eol: str,
     global_ini: Path | None,
 ) -> Activation:
+    """Add LoginOIDC to ``[Plugins] Plugins[]`` only, never to ``[PluginsInstalled]``.
+
+    ``PluginsInstalled[]`` is Matomo's record that a plugin's install step (which creates
+    ``loginoidc_provider``) has run. Written by hand it makes Matomo skip that step forever
+    (tried on Matomo 5.1.2: the table is never created and ``./console plugin:activate``
+    answers "already activated"). With the ``Plugins[]`` line alone, Matomo installs the
+    plugin on its next web request and records it there itself.
+    """
     state = config.plugin_state(global_ini)
-    added: list[str] = []
-    copied: list[str] = []
-    for section_name, current, effective in (
-        ("Plugins", state.plugins, state.effective_plugins),
-        ("PluginsInstalled", state.installed, state.effective_installed),
-    ):
-        if effective is not None and PLUGIN in effective:
-            continue
-        line = f"{section_name}[] = {encode_value(PLUGIN)}{eol}"
-        if current is not None:
-            last = None
-            for section in document.sections_named(section_name):
-                for entry in section.entries:
-                    if entry.key == section_name and entry.array:
-                        last = entry
-            assert last is not None
-            edit.insert_after(last.end, line)
-        else:
-            if effective is None:
-                where = global_ini or config.path.parent / "global.ini.php"
-                raise ApplyError(
-                    f"{config.path} has no {section_name}[] list and {where} cannot be read, "
-                    "so a complete list cannot be written (a partial list would deactivate "
-                    "every other plugin)",
-                    hint="run ./console plugin:activate LoginOIDC in Matomo's folder instead, "
-                    "or apply without --activate",
-                )
-            full = [*effective, PLUGIN]
-            body = [f"{section_name}[] = {encode_value(name)}{eol}" for name in full]
-            sections = document.sections_named(section_name)
-            if sections:
-                index = document.sections.index(sections[-1])
-                at = _section_end(document, index)
-                for text in body:
-                    edit.insert_after(at, text)
-            else:
-                if edit.tail or (document.lines and document.lines[-1].strip()):
-                    edit.tail.append(eol)
-                edit.tail.append(f"[{section_name}]{eol}")
-                edit.tail.extend(body)
-            copied.append(section_name)
-        added.append(section_name)
+    if state.effective_plugins is not None and PLUGIN in state.effective_plugins:
+        return Activation(already_active=True)
+    section_name = "Plugins"
+    line = f"{section_name}[] = {encode_value(PLUGIN)}{eol}"
+    if state.plugins is not None:
+        last = None
+        for section in document.sections_named(section_name):
+            for entry in section.entries:
+                if entry.key == section_name and entry.array:
+                    last = entry
+        assert last is not None
+        edit.insert_after(last.end, line)
+        return Activation(already_active=False, added_to=(section_name,))
+    if state.effective_plugins is None:
+        where = global_ini or config.path.parent / "global.ini.php"
+        raise ApplyError(
+            f"{config.path} has no {section_name}[] list and {where} cannot be read, "
+            "so a complete list cannot be written (a partial list would deactivate "
+            "every other plugin)",
+            hint="run ./console plugin:activate LoginOIDC in Matomo's folder instead, "
+            "or apply without --activate",
+        )
+    # The local key replaces global.ini.php's whole list: write all of it, LoginOIDC last.
+    body = [
+        f"{section_name}[] = {encode_value(name)}{eol}"
+        for name in (*state.effective_plugins, PLUGIN)
+    ]
+    sections = document.sections_named(section_name)
+    if sections:
+        at = _section_end(document, document.sections.index(sections[-1]))
+        for text in body:
+            edit.insert_after(at, text)
+    else:
+        if edit.tail or (document.lines and document.lines[-1].strip()):
+            edit.tail.append(eol)
+        edit.tail.append(f"[{section_name}]{eol}")
+        edit.tail.extend(body)
     return Activation(
-        already_active=not added,
-        added_to=tuple(added),
-        copied_from_global=tuple(copied),
+        already_active=False, added_to=(section_name,), copied_from_global=(section_name,)
     )
 
 

@@ -11,6 +11,7 @@ depend on what someone clicked in the UI before. (``autoLinking`` and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -175,7 +176,9 @@ def desired_settings(
         if app.redirect_uri_override
         else ""
     )
-    values["allowedSignupDomains"] = "\n".join(app.allowed_signup_domains)
+    values["allowedSignupDomains"] = "\n".join(
+        dict.fromkeys(signup_domain(d) for d in app.allowed_signup_domains)
+    )
     if secret_as_env:
         values[SECRET_SETTING] = EnvRef(secret_as_env)
     elif secret is not None:
@@ -221,16 +224,78 @@ def validate_settings(values: Mapping[str, SettingValue]) -> None:
             )
     domains = values.get("allowedSignupDomains")
     if isinstance(domains, str) and domains:
-        import re
-
         for line in domains.split("\n"):
-            try:
-                re.compile(line)
-            except re.error as exc:
+            written = signup_domain(line)
+            if written != line:
                 raise ValidationError(
-                    f"allowedSignupDomains entry {line!r} is not a valid regular expression: {exc}",
-                    hint=r"give one regex per entry, e.g. example\.com$",
-                ) from None
+                    f"allowedSignupDomains entry {line!r} is not written the way Login OIDC "
+                    "compares it",
+                    hint=f"write {written}",
+                )
+
+
+# --- allowedSignupDomains ----------------------------------------------------------------------
+# Login OIDC 5.0.0 (Controller.php, signupUser) takes the part of the email claim after its first
+# "@" and looks it up with PHP in_array() among the setting's lines (explode("\n")): plain domain
+# names, compared exactly, case included; no regex, no wildcard. Matomo's addUser accepts only
+# emails FILTER_VALIDATE_EMAIL accepts (ASCII), so an internationalised domain can only ever
+# arrive in its ASCII form (xn--...): that is the form written. The plugin's own UI validator
+# accepts lower-case ASCII domain names only.
+
+_REGEX_CHARS = frozenset("^$*+?()[]{}|\\")
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN_RE = re.compile(rf"(?=.{{1,253}}\Z){_LABEL}(?:\.{_LABEL})*\Z")
+
+
+def signup_domain(entry: str) -> str:
+    """One allowedSignupDomains line as the plugin compares it: a lower-case ASCII domain name.
+
+    An internationalised name is converted to its ASCII form (IDNA, UTS #46 mapping). A regular
+    expression or an email address is refused with the domain to write instead.
+    """
+    text = entry.strip()
+    if not text:
+        raise ValidationError(
+            "an allowed signup domain is empty", hint="give a domain name such as example.org"
+        )
+    is_regex = any(c in _REGEX_CHARS for c in text)
+    if is_regex or "@" in text:
+        what = "a regular expression" if is_regex else "an email address"
+        raise ValidationError(
+            f'allowed signup domain "{entry}" is {what}: Login OIDC compares the part after @ '
+            "of the email claim with plain domain names, exactly",
+            hint=_domain_hint(text),
+        )
+    try:
+        import idna
+
+        ascii_name = idna.encode(text, uts46=True).decode("ascii")
+    except (UnicodeError, ValueError):  # idna.IDNAError is a UnicodeError
+        ascii_name = ""
+    if not _DOMAIN_RE.match(ascii_name):
+        raise ValidationError(
+            f'allowed signup domain "{entry}" is not a domain name',
+            hint="give the part after @ of the users' email addresses, e.g. example.org",
+        )
+    return ascii_name
+
+
+def _domain_hint(pattern: str) -> str:
+    """'write example.org' for ``^.*@example\\.org$`` and the like; a general hint otherwise."""
+    general = (
+        "give the plain domain after @ (e.g. example.org), one --allowed-signup-domain per "
+        "domain; subdomains are not matched and must each be listed"
+    )
+    text = pattern.strip().lstrip("^").rstrip("$").rpartition("@")[2]
+    text = re.sub(r"^(?:\(\.\*\)|\.\*|\.\+)", "", text).replace("\\.", ".").strip(".")
+    try:
+        guess = signup_domain(text) if not (set(text) & _REGEX_CHARS) else ""
+    except ValidationError:
+        guess = ""
+    if not guess:
+        return general
+    subdomains = pattern.lstrip("^").startswith((".*", ".+", "(.*")) and "@" not in pattern
+    return f"write {guess}" + (" (and list each subdomain on its own)" if subdomains else "")
 
 
 def setting_warnings(
@@ -273,9 +338,19 @@ def setting_warnings(
         warnings.append(
             SettingWarning(
                 "disable-superuser",
-                "disableSuperuser is on: super users can no longer log in through OIDC; "
-                "turned on before a super user's account is linked it can lock you out",
-                "link a super user first (apply matomo --link LOGIN=SUBJECT) and test the login",
+                "disableSuperuser is on: Matomo refuses the OIDC login of super users "
+                '("OAuth login disabled for superusers."); they log in with their Matomo '
+                "password, and a super user without one (created by OIDC signup) is locked out",
+                "keep a Matomo password on every super user; apply matomo --db checks this",
+            )
+        )
+    if values.get("allowedSignupDomains") and values.get("allowSignup") is not True:
+        warnings.append(
+            SettingWarning(
+                "signup-domains-without-signup",
+                "allowedSignupDomains is set but allowSignup is off: no user is created, "
+                "whatever the domain",
+                "add --allow-signup, or drop the domains",
             )
         )
     provider = integration.provider
@@ -302,6 +377,19 @@ def setting_warnings(
                 "or use --secret-as-env NAME",
             )
         )
+    secret_value = values.get(SECRET_SETTING)
+    if isinstance(secret_value, EnvRef):
+        warnings.append(
+            SettingWarning(
+                "secret-reference-not-durable",
+                f"clientSecret = {secret_value} lasts only until Matomo rewrites config.ini.php "
+                "itself (./console config:set, a plugin (de)activation, an upgrade, a settings "
+                "save): it then writes back the value PHP expanded, the plaintext secret, or "
+                f'"" when {secret_value.name} was not set in that process',
+                "run `oidcsetup apply matomo --check` after such changes: it names this drift "
+                "(exit 3), and the same apply puts the reference back",
+            )
+        )
     for name in URL_SETTINGS:
         url = values.get(name)
         if isinstance(url, str) and url.lower().startswith("http://"):
@@ -317,3 +405,52 @@ def setting_warnings(
                     )
                 )
     return warnings
+
+
+def secret_reference_drift(
+    desired: Mapping[str, SettingValue], held: str | None, held_is_reference: bool
+) -> SettingWarning | None:
+    """What became of a wanted ``${NAME}`` clientSecret in config.ini.php, when it is gone.
+
+    ``held`` is the file's clientSecret as Matomo reads it (None: no such key), and
+    ``held_is_reference`` whether the file holds a ``${...}`` reference. Matomo's own rewrites
+    of the file (tried on 5.1.2 with ``./console config:set``) store what PHP expanded: the
+    plaintext when the variable was set in that process, "" when it was not.
+    """
+    want = desired.get(SECRET_SETTING)
+    if not isinstance(want, EnvRef) or held is None or held_is_reference:
+        return None
+    rewrites = (
+        "Matomo rewrote config.ini.php (./console config:set, a plugin (de)activation, an "
+        "upgrade or a settings save)"
+    )
+    hint = f"run this apply again to put {want} back (and after every such rewrite)"
+    if held == "":
+        return SettingWarning(
+            "secret-reference-emptied",
+            f'clientSecret should be {want} but config.ini.php holds "": {rewrites} in a '
+            f"process without {want.name} in its environment; Login OIDC is disabled until "
+            "clientSecret is filled",
+            hint,
+        )
+    return SettingWarning(
+        "secret-reference-expanded",
+        f"clientSecret should be {want} but config.ini.php holds the secret itself (a literal): "
+        f"{rewrites} and wrote back the value it had expanded",
+        hint,
+    )
+
+
+def pinned_settings(
+    held: Mapping[str, str], desired: Mapping[str, SettingValue], *, prune: bool = False
+) -> list[str]:
+    """The [LoginOIDC] settings config.ini.php holds after an apply, in the plugin's order.
+
+    Matomo's ``SystemSetting::isWritableByCurrentUser`` is false for a setting with a config
+    value: the settings screen and API no longer show or change it (the file wins).
+    """
+    kept = set(held) & set(SPECS)
+    if prune:  # prune removes the others, but never an unmanaged clientSecret
+        kept &= {SECRET_SETTING}
+    names = set(desired) | kept
+    return [spec.name for spec in SETTINGS if spec.name in names]
