@@ -123,6 +123,10 @@ class MatomoCurrent:
 
     source: str  # e.g. "config file /var/www/matomo/config/config.ini.php"
     values: Mapping[str, str]
+    # What apps/matomo/safety.py and settings.py found wrong with Matomo's state (a plugin
+    # active but not installed, a ${NAME} secret Matomo rewrote); None: not looked at.
+    findings: tuple[Any, ...] = ()
+    checked: tuple[str, ...] = ()  # what those checks covered, e.g. "LoginOIDC is installed"
 
     def get(self, name: str) -> str:
         """The value the plugin uses: the stored one, else the plugin's default."""
@@ -769,6 +773,28 @@ def probe_matomo_redirect(
     )
 
 
+def probe_matomo_state(current: MatomoCurrent | None) -> ProbeResult:
+    """The plugin is installed (its table exists), and a wanted ${NAME} secret is still one."""
+    name = "matomo-state"
+    if current is None or not current.checked:
+        return skipped(
+            name,
+            "no-matomo-database",
+            "the plugin's installation was not checked (it needs the database)",
+            "pass --db (or --from-config PATH)",
+        )
+    if current.findings:
+        first = current.findings[0]
+        return failed(
+            name,
+            first.code,
+            " ; ".join(f.message for f in current.findings),
+            first.hint,
+            findings=[f.to_json() for f in current.findings],
+        )
+    return passed(name, "matomo-state-ok", f"{current.source}: " + "; ".join(current.checked))
+
+
 # --- the whole check --------------------------------------------------------------------------
 
 
@@ -876,6 +902,7 @@ def run_checks(
             results.append(probe_claims(login_result, login_error, target))
     results.append(probe_matomo_settings(matomo, replace(profile_target, secret=secret)))
     results.append(probe_matomo_redirect(matomo, integration, profile_target.redirect_uri))
+    results.append(probe_matomo_state(matomo))
     return CheckReport(tuple(results), login_result if login else None)
 
 

@@ -612,9 +612,16 @@ def _render(app: AppContext, report: _Report, *, show_secrets: bool, drift: bool
             code="plugin-not-activated",
         )
     if report.read_only:
+        from oidcsetup.apps.matomo.settings import SETTING_NAMES
+
+        names = (
+            f"all {len(SETTING_NAMES)} Login OIDC settings"
+            if set(report.read_only) >= set(SETTING_NAMES)
+            else ", ".join(report.read_only)
+        )
         out.info(
-            "pinned in config.ini.php, so hidden from Matomo's settings screen (not editable "
-            "there or through its API): " + ", ".join(report.read_only)
+            "read-only in Matomo: config.ini.php pins " + names + " (hidden from Matomo's "
+            "settings screen and API; use --db instead to keep them editable there)"
         )
     _warn_all(out, report)
     if no_changes:

@@ -58,6 +58,12 @@ profile's client.secret reference and is never printed.
     help="Read --db's connection from this config.ini.php [database] section (default: --config).",
 )
 @click.option(
+    "--secret-as-env",
+    metavar="NAME",
+    help="config.ini.php should hold clientSecret as ${NAME} (as apply --secret-as-env wrote "
+    'it): fail when Matomo\'s own rewrite turned it into a literal or into "".',
+)
+@click.option(
     "--login",
     "do_login",
     is_flag=True,
@@ -76,6 +82,7 @@ def check_command(
     from_config: Path | None,
     do_login: bool,
     login_timeout: float,
+    secret_as_env: str | None,
     **kwargs: Any,
 ) -> None:
     """Probe the provider with the integration's values and report each probe.
@@ -101,7 +108,7 @@ def check_command(
     resolved = resolve_secret(integration.client.secret, base_dir=app.profile.parent)
     matomo: MatomoCurrent | None = None
     if config_path or use_db:
-        matomo = read_matomo(config_path, use_db, dsn, from_config)
+        matomo = read_matomo(config_path, use_db, dsn, from_config, secret_as_env)
     with app.output.spinner("checking"):
         report = run_checks(
             integration,
@@ -138,28 +145,63 @@ def render(app: AppContext, report: Any) -> None:
 
 
 def read_matomo(
-    config_path: Path | None, use_db: bool, dsn: str | None, from_config: Path | None
+    config_path: Path | None,
+    use_db: bool,
+    dsn: str | None,
+    from_config: Path | None,
+    secret_as_env: str | None = None,
 ) -> Any:
-    """Login OIDC settings as Matomo resolves them: database rows, then config.ini.php on top."""
+    """Login OIDC settings as Matomo resolves them: database rows, then config.ini.php on top.
+
+    With the database, also whether the plugin is installed (apps/matomo/safety.py); with
+    ``secret_as_env``, whether the file still holds ``${NAME}`` as clientSecret.
+    """
+    from oidcsetup.apps.matomo.configfile import MatomoConfig
     from oidcsetup.checks import MatomoCurrent
 
     values: dict[str, str] = {}
     sources: list[str] = []
+    findings: list[Any] = []
+    checked: list[str] = []
+    config_file = config_path or from_config
+    config = MatomoConfig.load(config_file) if config_file else None
     if use_db:
         from oidcsetup.apps.matomo.database import MatomoDatabase, resolve_db_settings
+        from oidcsetup.apps.matomo.safety import install_findings, plugin_installs
 
         settings = resolve_db_settings(dsn=dsn, from_config=from_config, config_path=config_path)
         with MatomoDatabase.connect(settings) as database:
             values.update(database.read_settings())
+            state = config.plugin_state() if config is not None else None
+            installs = plugin_installs(database, state, config.path if config else None)
+            findings += install_findings(installs, pending=False)
+            checked += [
+                f"{i.plugin} is active, Matomo installs it on its next page load"
+                if i.problem == "install-pending"
+                else f"{i.plugin} is installed (table {i.table})"
+                for i in installs
+            ]
         sources.append(f"database {settings.where}")
-    if config_path:
-        values.update(read_config_settings(config_path))
+    if config_path and config is not None:
+        values.update(config.current_settings())
         sources.append(f"config file {config_path}")
-    return MatomoCurrent(" + ".join(sources), values)
+        if secret_as_env:
+            from oidcsetup.apps.matomo.settings import SECRET_SETTING, EnvRef
+            from oidcsetup.apps.matomo.settings import secret_reference_drift as drift
 
-
-def read_config_settings(path: Path) -> dict[str, str]:
-    """[LoginOIDC] of a config.ini.php as Matomo reads it (entities decoded, ${ENV} kept)."""
-    from oidcsetup.apps.matomo.configfile import MatomoConfig
-
-    return MatomoConfig.load(path).current_settings()
+            held = config.login_oidc_values().get(SECRET_SETTING)
+            found = drift(
+                {SECRET_SETTING: EnvRef(secret_as_env)},
+                held.decoded if held is not None else None,
+                held is not None and held.is_env_reference,
+            )
+            if held is not None:
+                checked.append(f"clientSecret is still ${{{secret_as_env}}}")
+            if found is not None:
+                findings.append(found)
+    elif secret_as_env:
+        raise UsageError(
+            "--secret-as-env checks config.ini.php: give --config PATH",
+            hint="the database cannot hold an environment reference",
+        )
+    return MatomoCurrent(" + ".join(sources), values, tuple(findings), tuple(checked))

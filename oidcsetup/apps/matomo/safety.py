@@ -150,8 +150,17 @@ def plugin_installs(
     return result
 
 
-def install_findings(installs: Iterable[PluginInstall]) -> list[SettingWarning]:
-    return [f for f in (i.finding() for i in installs) if f is not None]
+def install_findings(
+    installs: Iterable[PluginInstall], *, pending: bool = True
+) -> list[SettingWarning]:
+    """The installation problems; ``pending=False`` leaves out "install-pending", which is no
+    fault: Matomo's next web request (the login page itself) installs the plugin."""
+    return [
+        finding
+        for install in installs
+        if (finding := install.finding()) is not None
+        and (pending or install.problem != "install-pending")
+    ]
 
 
 # --- the disableSuperuser rail -----------------------------------------------------------------

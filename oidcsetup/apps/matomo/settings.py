@@ -435,8 +435,9 @@ def secret_reference_drift(
         )
     return SettingWarning(
         "secret-reference-expanded",
-        f"clientSecret should be {want} but config.ini.php holds the secret itself (a literal): "
-        f"{rewrites} and wrote back the value it had expanded",
+        f"clientSecret should be {want} but config.ini.php holds a literal secret: the "
+        f"reference became a literal ({rewrites} and wrote back the value it had expanded), "
+        "or it was never written",
         hint,
     )
 
