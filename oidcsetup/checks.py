@@ -773,16 +773,14 @@ def probe_matomo_redirect(
     )
 
 
-def probe_matomo_state(current: MatomoCurrent | None) -> ProbeResult:
-    """The plugin is installed (its table exists), and a wanted ${NAME} secret is still one."""
+def probe_matomo_state(current: MatomoCurrent | None) -> ProbeResult | None:
+    """The plugin is installed (its table exists), and a wanted ${NAME} secret is still one.
+
+    None (no probe) when neither was looked at: that needs ``--db`` or ``--secret-as-env``.
+    """
     name = "matomo-state"
-    if current is None or not current.checked:
-        return skipped(
-            name,
-            "no-matomo-database",
-            "the plugin's installation was not checked (it needs the database)",
-            "pass --db (or --from-config PATH)",
-        )
+    if current is None or not (current.checked or current.findings):
+        return None
     if current.findings:
         first = current.findings[0]
         return failed(
@@ -902,7 +900,9 @@ def run_checks(
             results.append(probe_claims(login_result, login_error, target))
     results.append(probe_matomo_settings(matomo, replace(profile_target, secret=secret)))
     results.append(probe_matomo_redirect(matomo, integration, profile_target.redirect_uri))
-    results.append(probe_matomo_state(matomo))
+    state = probe_matomo_state(matomo)
+    if state is not None:
+        results.append(state)
     return CheckReport(tuple(results), login_result if login else None)
 
 
