@@ -155,7 +155,9 @@ def test_apply_and_check_report_the_broken_install(matomo: Any, tmp_path: Path) 
     # check: the same verdict as a failing probe (exit 3 from the probe's status)
     current = read_matomo(None, True, None, config)
     probe = probe_matomo_state(current)
-    assert probe is not None and probe.status == "fail" and probe.code == "plugin-active-not-installed"
+    assert (
+        probe is not None and probe.status == "fail" and probe.code == "plugin-active-not-installed"
+    )
     matomo.write_config(["LoginOIDC"], [])
     pending = probe_matomo_state(read_matomo(None, True, None, config))
     assert pending is not None and pending.status == "pass" and "next page load" in pending.message
