@@ -190,6 +190,27 @@ CASES: list[tuple[str, str, str | None, dict[str, Any], str, str, str]] = [
         "option 'id' must only contain RFC 3986 unreserved characters",
     ),
     (
+        # issue 15: a newline in the id injected keys into the fragment's comment line (4.37
+        # only warned about the charset) and into every message naming the client
+        "client id with a line break",
+        "4.37",
+        None,
+        {"id": "matomo\nfoo: bar"},
+        "error",
+        "control-character",
+        "client \"matomo\\nfoo: bar\": option 'id' holds a line break or another control character",
+    ),
+    (
+        "client name with a bidi override",
+        "4.39",
+        None,
+        {"client_name": "Matomo\u202egnp.exe"},
+        "error",
+        "control-character",
+        "option 'client_name' holds a line break or another control character: "
+        '"Matomo\\u202egnp.exe"',
+    ),
+    (
         "policy 4.37",
         "4.37",
         None,

@@ -125,7 +125,7 @@ def gen_authelia_command(
         seen = {(f.code, f.message) for f in findings}
         findings += [
             f
-            for f in validate_entry(merge.entry, entry.version, notes=entry.notes)
+            for f in validate_entry(merge.checked_entry, entry.version, notes=entry.notes)
             if (f.code, f.message) not in seen
         ]
 
@@ -166,7 +166,7 @@ def gen_authelia_command(
     backup = None
     if not dry_run:
         backup = write_merge(merge)
-    document["entry"] = merge.entry
+    document["entry"] = _shown_entry(merge.entry, show_secrets)
     document["merge"] = {
         "path": str(merge.path),
         "action": merge.action,
@@ -175,7 +175,8 @@ def gen_authelia_command(
         "kept_digest": merge.kept_digest,
         "written": bool(not dry_run and not merge.in_sync),
         "backup": str(backup) if backup else None,
-        "diff": merge.diff(),
+        "diff": merge.diff(show_secrets),
+        "kept_references": list(merge.kept_references),
         "notes": list(merge.notes),
     }
     for note in merge.notes:
@@ -188,7 +189,7 @@ def gen_authelia_command(
         out.text(f"in sync: {where} already matches; nothing written")
         return
     if dry_run:
-        out.raw(merge.diff())
+        out.raw(merge.diff(show_secrets))
         out.info(f"dry run: {where} would be {merge.action}; nothing written")
         return
     kept = " (existing digest kept)" if merge.kept_digest else ""
@@ -196,6 +197,26 @@ def gen_authelia_command(
         f"{merge.action} {where}{kept}" + (f"; previous file saved as {backup}" if backup else "")
     )
     out.info("restart Authelia to load the new client configuration")
+
+
+def _shown_entry(entry: dict[str, Any], show: bool) -> dict[str, Any]:
+    """The merged entry for output: a secret kept in the file as plaintext ($plaintext$...) is
+    masked unless asked; a digest (what Authelia stores) is shown, as in the fragment."""
+    from oidcsetup.providers.authelia.templates import is_reference
+    from oidcsetup.secretref import mask
+    from oidcsetup.secrets import is_plaintext
+
+    if show:
+        return entry
+    return {
+        key: mask(value)
+        if isinstance(value, str)
+        and key in ("client_secret", "secret")
+        and is_plaintext(value)
+        and not is_reference(value)
+        else value
+        for key, value in entry.items()
+    }
 
 
 def _report_findings(app: AppContext, findings: list[Any]) -> None:

@@ -44,12 +44,22 @@ def default_secret_file(client_id: str) -> Path:
 
 
 def _read_secret_file(path: Path) -> str | None:
+    """The secret kept in ``path``, None when there is none; refused when the file is not
+    private to us (owner, mode: secretfile.check_private_file), checked on the opened file."""
+    from oidcsetup.secretfile import check_private_file
+
     try:
-        value = path.read_text(encoding="utf-8").strip("\r\n")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SecretError(f"cannot read client secret file {path}: {exc}") from None
+    except OSError as exc:
+        raise SecretError(f"cannot read client secret file {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
+        check_private_file(path, os.fstat(handle.fileno()))
+        try:
+            value = handle.read().decode("utf-8").strip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SecretError(f"cannot read client secret file {path}: {exc}") from None
     if not value:
         raise SecretError(
             f"client secret file {path} is empty",

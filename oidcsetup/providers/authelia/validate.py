@@ -48,10 +48,29 @@ MATOMO_AUTH_METHOD = "client_secret_post"
 class _Collector:
     def __init__(self, client_id: str) -> None:
         self.findings: list[Finding] = []
-        self.prefix = f"client '{client_id}': " if client_id else "client: "
+        self.prefix = f"client {_shown(client_id)}: " if client_id else "client: "
 
     def add(self, level: LevelName, code: str, message: str, hint: str | None = None) -> None:
         self.findings.append(Finding(Level(level), code, self.prefix + message, hint))
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted for a message: a line break or escape sequence in it is shown escaped,
+    never written to the terminal (or into a log line) as is."""
+    from oidcsetup.providers.authelia.render import yaml_scalar
+
+    return yaml_scalar(text)
+
+
+def _has_control(text: str) -> bool:
+    import unicodedata
+
+    # Format characters (Cf) include the bidi overrides that make a name read backwards; ZWNJ and
+    # ZWJ are allowed, several scripts and emoji sequences need them.
+    return any(
+        unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch not in "\u200c\u200d"
+        for ch in text
+    )
 
 
 def _q(values: Iterable[str]) -> str:
@@ -77,6 +96,7 @@ def validate_entry(
     out = _Collector(raw_id if isinstance(raw_id, str) else "")
     values = _canonical(entry, model, out)
     _check_types(values, model, out)
+    _check_text(values, model, out)
     _check_client_id(values, model, out)
     _check_policy(values, model, out)
     _check_consent(values, model, out)
@@ -197,6 +217,21 @@ def _check_types(values: dict[str, Any], model: VersionModel, out: _Collector) -
 
 
 # --- rules of Authelia's validator ----------------------------------------------------------
+
+
+def _check_text(values: dict[str, Any], model: VersionModel, out: _Collector) -> None:
+    """Line breaks and other control or format characters in the id or name would end up in the
+    fragment, its comment line and every message naming the client: refused in all versions."""
+    for canonical in ("client_id", "client_name"):
+        value = values.get(canonical)
+        if isinstance(value, str) and _has_control(value):
+            out.add(
+                "error",
+                "control-character",
+                f"option '{model.key_name(canonical)}' holds a line break or another control "
+                f"character: {_shown(value)}",
+                hint="use printable characters only (--client-id, --client-name or the profile)",
+            )
 
 
 def _check_client_id(values: dict[str, Any], model: VersionModel, out: _Collector) -> None:
