@@ -296,3 +296,125 @@ def test_help_has_examples(run) -> None:  # type: ignore[no-untyped-def]
         "--matomo-url",
     ):
         assert option in result.stdout
+
+
+# --- issues 10 and 15 ------------------------------------------------------------------------
+
+OTHERS = """\
+identity_providers:
+  oidc:
+    hmac_secret: 'hmac-value-that-must-stay-hidden'
+    jwks:
+      - key_id: 'main'
+        key: |
+          -----BEGIN PRIVATE KEY-----
+          MIIprivatekeymaterial
+          -----END PRIVATE KEY-----
+    clients:
+      - client_id: 'grafana'
+        client_secret: '$plaintext$grafana-plain-secret'
+      - client_id: 'matomo'
+        client_secret: '$plaintext$the-old-matomo-secret'
+"""
+
+
+@pytest.mark.parametrize("json_mode", [False, True])
+def test_dry_run_prints_no_secret_of_the_file(run, tmp_path: Path, json_mode: bool) -> None:  # type: ignore[no-untyped-def]
+    """Issue 10 item 4: other clients' $plaintext$ secrets, hmac_secret and the old plaintext
+    being replaced were printed by `--merge --dry-run`, text and --json."""
+    path = tmp_path / "configuration.yml"
+    path.write_text(OTHERS, encoding="utf-8")
+    args = ["gen", "authelia", "--matomo-url", URL, "--merge", str(path), "--dry-run"]
+    env = {"OIDCSETUP_CLIENT_SECRET": "the-new-matomo-secret"}
+    result = run(*(["--json"] if json_mode else []), *args, env=env)
+    assert result.exit_code == 0, result.stderr
+    printed = result.stdout + result.stderr
+    for secret in (
+        "grafana-plain-secret",
+        "hmac-value-that-must-stay-hidden",
+        "MIIprivatekeymaterial",
+        "the-old-matomo-secret",
+        "the-new-matomo-secret",
+    ):
+        assert secret not in printed
+    diff = json.loads(result.stdout)["merge"]["diff"] if json_mode else result.stdout
+    assert "-        client_secret: '********'" in diff
+    assert path.read_text(encoding="utf-8") == OTHERS
+    shown = run(*(["--json"] if json_mode else []), *args, "--show-secrets", env=env)
+    assert "the-old-matomo-secret" in shown.stdout and "grafana-plain-secret" in shown.stdout
+
+
+def test_kept_plaintext_secret_is_masked_in_the_json_entry(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "configuration.yml"
+    path.write_text(OTHERS, encoding="utf-8")
+    result = run(
+        "--json", "gen", "authelia", "--matomo-url", URL, "--merge", str(path), "--dry-run",
+        env={"OIDCSETUP_CLIENT_SECRET": "the-old-matomo-secret"},
+    )  # fmt: skip
+    document = json.loads(result.stdout)
+    assert document["merge"]["kept_digest"] is True
+    assert document["entry"]["client_secret"] == "********"
+    assert "the-old-matomo-secret" not in result.stdout
+
+
+def test_a_client_id_with_a_line_break_prints_no_fragment(run) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15: with Authelia 4.37 (charset only warned) the id's newline injected keys into
+    the fragment's ``##`` comment line."""
+    result = run(
+        "gen", "authelia", "--authelia-version", "4.37", "--matomo-url", URL,
+        "--client-id", "matomo\nfoo: bar", env={"OIDCSETUP_CLIENT_SECRET": "s"},
+    )  # fmt: skip
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    assert "[control-character]" in result.stderr
+    assert "\nfoo: bar" not in result.stderr  # shown escaped, never as a new line
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o660])
+def test_a_secret_file_others_can_read_is_refused(run, tmp_path: Path, mode: int) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15: a generated secret file made readable by group/other was reused silently."""
+    secret_file = tmp_path / "matomo.secret"
+    secret_file.write_text("kept-secret\n")
+    secret_file.chmod(mode)
+    result = run("gen", "authelia", "--matomo-url", URL)
+    assert result.exit_code == 1
+    assert f"(mode {mode:04o})" in result.stderr and "chmod 600" in result.stderr
+    assert "kept-secret" not in result.stdout + result.stderr
+    secret_file.chmod(0o600)
+    assert run("gen", "authelia", "--matomo-url", URL).exit_code == 0
+
+
+def test_a_secret_file_of_another_user_is_refused(tmp_path: Path) -> None:
+    import os
+
+    from oidcsetup.errors import SecretError
+    from oidcsetup.secretfile import check_private_file
+
+    path = tmp_path / "matomo.secret"
+    path.write_text("s\n")
+    path.chmod(0o600)
+    info = os.stat(path)
+    check_private_file(path, info, euid=info.st_uid)  # ours: fine
+    fields = list(info[:10])
+    fields[4] = 4242  # st_uid: a file another (unprivileged) user wrote
+    with pytest.raises(SecretError, match="owned by uid 4242") as error:
+        check_private_file(path, os.stat_result(fields), euid=1000)
+    assert "chown 1000" in (error.value.hint or "")
+    fields[4] = 0  # root's files are trusted by every user
+    check_private_file(path, os.stat_result(fields), euid=1000)
+
+
+@pytest.mark.skipif(
+    getattr(__import__("os"), "geteuid", lambda: -1)() != 0,
+    reason="needs root to give the file to another user",
+)
+def test_a_secret_file_owned_by_nobody_is_refused_by_the_cli(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    secret_file = tmp_path / "matomo.secret"
+    secret_file.write_text("planted-secret\n")
+    secret_file.chmod(0o600)
+    os.chown(secret_file, 65534, 65534)
+    result = run("gen", "authelia", "--matomo-url", URL)
+    assert result.exit_code == 1
+    assert "is owned by uid 65534" in result.stderr and "chown" in result.stderr

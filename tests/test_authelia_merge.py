@@ -314,3 +314,180 @@ def test_merge_into_a_symlinked_file_writes_the_target(config: Path) -> None:
     assert link.is_symlink() and link.resolve() == config.resolve()
     assert config.read_text() == result.after
     assert backup is not None and backup.parent == config.parent and backup.read_text() == CONFIG
+
+
+# --- issue 10: the merge edits only our entry's text ---------------------------------------
+
+# Authelia 4.38+ with X_AUTHELIA_CONFIG_FILTERS=template renders these before reading the YAML
+# (docs: configuration/methods/files, "File Filters"; configuration/methods/secrets). No
+# Authelia binary runs here: these files stand for such configurations.
+TEMPLATED = """\
+identity_providers:
+  oidc:
+    hmac_secret: {{ secret "/config/secrets/oidc/hmac" | msquote }}
+    jwks:
+      - key_id: 'main'
+        key: {{ secret "/config/secrets/oidc/jwks/rsa.2048.key" | mindent 10 "|" | msquote }}
+      - key_id: 'ec'
+        key: |
+{{- fileContent "/config/secrets/oidc/jwks/ec.key" | nindent 10 }}
+    clients:
+      - client_id: 'grafana'
+        client_secret: '$plaintext$grafana-secret'
+        redirect_uris: ['https://grafana.example.com/cb']
+"""
+
+
+def test_templates_are_kept_byte_for_byte(tmp_path: Path) -> None:
+    """The inline template came out as ``{{secret "..." | ... : null}: null}`` with exit 0, and
+    the ``{{- fileContent`` line (not YAML before rendering) was refused as invalid YAML."""
+    path = tmp_path / "configuration.yml"
+    path.write_text(TEMPLATED, encoding="utf-8")
+    result = plan_merge(path, build_client_entry(integration(), fast_digest()), SECRET)
+    assert result.action == "added"
+    assert result.after.startswith(TEMPLATED)  # every line of the file, then our entry
+    assert result.after[len(TEMPLATED) :].startswith("      - client_id: 'matomo'\n")
+    # a second merge finds the entry in sync
+    path.write_text(result.after, encoding="utf-8")
+    assert plan_merge(path, build_client_entry(integration(), fast_digest()), SECRET).in_sync
+
+
+def test_a_file_broken_even_with_templates_read_as_placeholders_names_them(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "configuration.yml"
+    path.write_text(TEMPLATED + "  bad: [\n", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        plan_merge(path, build_client_entry(integration(), fast_digest()), SECRET)
+    assert "even with its Authelia templates ({{ ... }}) read as placeholders" in str(info.value)
+    assert "Authelia would not start" not in str(info.value) + str(info.value.hint)
+    assert "authelia config template" in (info.value.hint or "")
+    assert path.read_text(encoding="utf-8") == TEMPLATED + "  bad: [\n"
+
+
+def test_crlf_and_bom_are_kept(tmp_path: Path) -> None:
+    text = "\ufeff" + CONFIG.replace("\n", "\r\n")
+    path = tmp_path / "configuration.yml"
+    path.write_bytes(text.encode("utf-8"))
+    result = plan_merge(path, build_client_entry(integration(), fast_digest()), SECRET)
+    backup = write_merge(result)
+    written = path.read_bytes()
+    assert written.startswith(b"\xef\xbb\xbf---\r\n")
+    assert written.count(b"\n") == written.count(b"\r\n")
+    assert backup is not None and backup.read_bytes() == text.encode("utf-8")
+    assert [c["client_id"] for c in clients_of(written.decode("utf-8-sig"))] == [
+        "grafana",
+        "matomo",
+    ]
+
+
+MERGE_KEYS = """\
+x-defaults: &client_defaults
+  public: false
+  authorization_policy: 'two_factor'
+identity_providers:
+  oidc:
+    clients:
+      - client_id: 'matomo'
+        <<: *client_defaults
+        client_secret: 'old'
+        redirect_uris:
+          - 'https://old.example.com/cb'
+        audience: []  # kept
+      - &second
+        client_id: 'grafana'
+        <<: *client_defaults
+"""
+
+
+def test_merge_keys_anchors_and_key_order_are_kept(tmp_path: Path) -> None:
+    """``<<: *anchor`` entries saw our keys move to the end of the entry."""
+    path = tmp_path / "configuration.yml"
+    path.write_text(MERGE_KEYS, encoding="utf-8")
+    entry = build_client_entry(integration(), fast_digest())
+    result = plan_merge(path, entry, SECRET)
+    lines = result.after.splitlines()
+    start = lines.index("      - client_id: 'matomo'")
+    ours = lines[start : lines.index("      - &second")]
+    assert ours.count("        <<: *client_defaults") == 1
+    keys = [line.split(":")[0].strip() for line in ours if line.startswith("        ")]
+    # public and authorization_policy come from the merge key with our values: not repeated;
+    # the others follow our order, inserted after the key before them; audience stays last
+    assert keys[:3] == ["client_name", "<<", "client_secret"]
+    assert "public" not in keys and "authorization_policy" not in keys
+    assert keys[-1] == "audience" and "        audience: []  # kept" in ours
+    assert result.after.startswith(MERGE_KEYS.split("      - client_id: 'matomo'")[0])
+    assert result.after.endswith(
+        "      - &second\n        client_id: 'grafana'\n        <<: *client_defaults\n"
+    )
+    assert (
+        yaml.safe_load(result.after)["identity_providers"]["oidc"]["clients"][0]["public"] is False
+    )
+
+
+@pytest.mark.parametrize(
+    "reference",
+    ["'{{ secret \"/run/secrets/matomo_digest\" }}'", "'${MATOMO_CLIENT_SECRET_DIGEST}'"],
+)
+def test_a_secret_reference_the_user_chose_is_kept_and_reported(
+    tmp_path: Path, reference: str
+) -> None:
+    """``client_secret: '{{ secret "/run/secrets/x" }}'`` became a literal digest, silently."""
+    text = CONFIG.replace(
+        "# trailing comment",
+        f"      - client_id: 'matomo'\n        client_secret: {reference}\n# trailing comment",
+    )
+    path = tmp_path / "configuration.yml"
+    path.write_text(text, encoding="utf-8")
+    entry = build_client_entry(integration(), fast_digest())
+    result = plan_merge(path, entry, SECRET)
+    assert f"        client_secret: {reference}\n" in result.after
+    assert result.kept_references == ("client_secret",)
+    assert "client_secret" not in result.changed_keys
+    assert any("kept client_secret" in note and "cannot check" in note for note in result.notes)
+    assert result.entry["client_secret"] == reference.strip("'")
+    assert result.checked_entry["client_secret"] == entry.values["client_secret"]
+
+
+def test_a_client_written_as_an_alias_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "configuration.yml"
+    text = (
+        "x-matomo: &matomo_client\n  client_id: 'matomo'\n  public: false\n"
+        "identity_providers:\n  oidc:\n    clients:\n      - *matomo_client\n"
+    )
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match="is a YAML alias"):
+        plan_merge(path, build_client_entry(integration(), fast_digest()), SECRET)
+
+
+def test_flow_style_entries_are_edited_in_place(tmp_path: Path) -> None:
+    text = (
+        "identity_providers:\n  oidc:\n    clients: [{client_id: grafana}, "
+        "{client_id: matomo, public: true, scopes: [openid]}]  # flow\n"
+    )
+    path = tmp_path / "configuration.yml"
+    path.write_text(text, encoding="utf-8")
+    entry = build_client_entry(integration(), fast_digest())
+    result = plan_merge(path, entry, SECRET)
+    assert result.after.startswith(
+        "identity_providers:\n  oidc:\n    clients: [{client_id: grafana}, {client_id: matomo"
+    )
+    assert result.after.endswith("}]  # flow\n") and result.after.count("\n") == 3
+    assert clients_of(result.after)[1] == entry.as_dict() | {"client_id": "matomo"}
+
+
+def test_the_dry_run_diff_masks_every_secret_of_the_file(config: Path) -> None:
+    old = hash_secret("old-secret", "pbkdf2-sha256", iterations=1000)
+    text = CONFIG.replace(
+        "# trailing comment",
+        f"      - client_id: 'matomo'\n        client_secret: '{old}'\n# trailing comment",
+    )
+    config.write_text(text, encoding="utf-8")
+    result = plan_merge(config, build_client_entry(integration(), fast_digest()), SECRET)
+    diff = result.diff()
+    for secret in ("$plaintext$grafana", "this_is_a_secret", "MIIabc", old, "$pbkdf2"):
+        assert secret not in diff
+    # the replaced secret still shows as a changed line, masked on both sides
+    assert "-        client_secret: '********'\n" in diff
+    assert "+        client_secret: '********'\n" in diff
+    assert old in result.diff(show_secrets=True)

@@ -2,7 +2,7 @@
 loader, and a merge keeps every other document's content (issue 6, robustness suite).
 
 Two writers: ``render_fragment`` (text built line by line with ``yaml_scalar`` quoting) and
-``plan_merge`` (ruamel.yaml round trip into an existing configuration.yml). Read back with
+``plan_merge`` (text edits at the offsets ruamel.yaml parses, into an existing configuration.yml). Read back with
 PyYAML's safe loader, independent of both.
 """
 
