@@ -207,7 +207,11 @@ def test_secret_commands() -> None:
     generated = run(["--json", "secret", "generate", "--length", "12"])
     document = document_of(generated, "secret-generate", 0)
     assert document["warnings"][0]["code"] == "weak-secret"
+    too_short = run(["--json", "secret", "generate", "--length", "0"])
+    assert document_of(too_short, "secret-generate", 2)["error"]["code"] == "usage"
     digest = document_of(run(["--json", "secret", "hash"], input="abc"), "secret-hash", 0)
+    nothing = document_of(run(["--json", "secret", "hash"], input=""), "secret-hash", 1)
+    assert nothing["error"]["code"] == "secret-unusable"
     match = run(["--json", "secret", "verify", digest["digest"]], input="abc")
     assert document_of(match, "secret-verify", 0)["match"] is True
     mismatch = run(["--json", "secret", "verify", digest["digest"]], input="abd")
