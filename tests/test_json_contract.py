@@ -267,16 +267,20 @@ def silent_server() -> Iterator[socket.socket]:
         yield server
 
 
-def oidcsetup(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+def oidcsetup(
+    *args: str, env: dict[str, str] | None = None, stdin: int = subprocess.DEVNULL
+) -> subprocess.Popen[str]:
+    """A real ``oidcsetup`` process of this tree, without the caller's OIDCSETUP_* variables."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("OIDCSETUP_")}
     environ["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
     return subprocess.Popen(
         [sys.executable, "-m", "oidcsetup", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
+        stdin=stdin,
         text=True,
         env={**environ, **(env or {})},
+        start_new_session=True,  # no controlling terminal: a prompt reads stdin
     )
 
 
@@ -353,17 +357,7 @@ def test_ctrl_c_at_a_prompt_is_an_interruption_too() -> None:
     import pty
 
     master, slave = pty.openpty()  # a terminal on stdin: `secret hash` asks for the secret
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("OIDCSETUP_")}
-    environ["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
-    process = subprocess.Popen(
-        [sys.executable, "-m", "oidcsetup", "--json", "secret", "hash"],
-        stdin=slave,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=environ,
-        start_new_session=True,  # no controlling terminal: the prompt reads stdin, the pty
-    )
+    process = oidcsetup("--json", "secret", "hash", stdin=slave)
     os.close(slave)
     try:
         assert process.stderr is not None
