@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -13,6 +14,10 @@ from tests.support.provider import (
     provider_missing_reason,
     start_provider,
 )
+
+if TYPE_CHECKING:
+    from tests.support.browser import Browser
+    from tests.support.matomo import RunningMatomo
 
 SHARED_REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 
@@ -112,3 +117,56 @@ def django_op(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     yield from _real_provider(
         tmp_path_factory, "django-oidc-provider", django_missing_reason, start_django_op
     )
+
+
+# --- the real Matomo 5.1.2 + Login OIDC 5.0.0 (../shared/peers/matomo) ----------------------
+
+
+@pytest.fixture(scope="session")
+def matomo_server(
+    mariadb: object, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningMatomo]:
+    """The real Matomo, installed once per session against the session MariaDB and served.
+
+    Use the ``matomo`` fixture in tests: it resets this server to its post-install baseline.
+    """
+    from tests.support.matomo import install_matomo, matomo_missing_reason
+
+    reason = matomo_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    server = install_matomo(mariadb, tmp_path_factory.mktemp("matomo"))  # type: ignore[arg-type]
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def matomo(matomo_server: RunningMatomo) -> RunningMatomo:
+    """The session's real Matomo, back at its baseline: LoginOIDC active, nothing configured,
+    only the super user ``admin`` (password tests.support.matomo.ADMIN_PASSWORD), no links."""
+    matomo_server.reset()
+    return matomo_server
+
+
+# --- a real headless Chromium (tests/support/browser.py) -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def module_browser() -> Iterator[Browser]:
+    """One Chromium per test module (starting one costs about a second)."""
+    from tests.support.browser import browser_missing_reason, running_browser
+
+    reason = browser_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    with running_browser() as browser:
+        yield browser
+
+
+@pytest.fixture
+def browser(module_browser: Browser) -> Browser:
+    """The module's Chromium with every cookie forgotten (no Matomo or provider session)."""
+    module_browser.reset()
+    return module_browser
