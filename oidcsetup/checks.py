@@ -34,6 +34,7 @@ from oidcsetup.login import (
     http_client,
     oauth_error,
     page_error,
+    refuse_redirect,
     response_params,
     run_login,
     same_endpoint,
@@ -465,6 +466,8 @@ def probe_client_auth(
         )
     except (FetchUnreachable, FetchInvalid) as exc:
         return unreachable_result(name, token_endpoint, exc)
+    except LoginError as exc:  # a redirect: not followed, the secret stayed here
+        return failed(name, "token-endpoint-redirect", exc.message, exc.hint, **details)
     if error == "invalid_grant":
         return passed(
             name,
@@ -516,6 +519,7 @@ def _bogus_token_request(
     data.update(fields)
     headers["Accept"] = "application/json"
     response = send(client, "POST", token_endpoint, network, data=data, headers=headers)
+    refuse_redirect(response, "the token endpoint", "the client credentials were", "token-redirect")
     error, description = oauth_error(response)
     return error, description, response.status_code
 
@@ -547,7 +551,7 @@ def _diagnose_invalid_client(
     if target.secret:
         try:
             other_error, _, _ = _bogus_token_request(client, token_endpoint, target, other, network)
-        except (FetchUnreachable, FetchInvalid):
+        except (FetchUnreachable, FetchInvalid, LoginError):
             other_error = None
     if other_error == "invalid_grant":
         return failed(
@@ -881,29 +885,81 @@ def run_checks(
             methods = md.get("token_endpoint_auth_methods_supported") or list(
                 provider.token_endpoint_auth_methods_supported
             )
-            results.append(
-                probe_client_auth(
-                    client, endpoint("token_endpoint"), target, methods or (), network
-                )
+            withheld = credentials_withheld(
+                discovery,
+                metadata,
+                endpoint("token_endpoint"),
+                matomo.get("tokenUrl") if matomo is not None else provider.token_endpoint,
             )
+            if withheld is not None:
+                results.append(skipped("client-auth", "credentials-withheld", withheld))
+            else:
+                results.append(
+                    probe_client_auth(
+                        client, endpoint("token_endpoint"), target, methods or (), network
+                    )
+                )
             scopes = md.get("scopes_supported") or list(provider.scopes_supported)
             results.append(probe_scopes(target, scopes if isinstance(scopes, list) else None))
             progress("userinfo")
             results.append(probe_userinfo(client, endpoint("userinfo_endpoint"), network))
             login_result: LoginResult | None = None
             login_error: LoginError | None = None
-            if login:
-                progress("login")
-                login_result, login_error = _headless_login(
-                    target, endpoint, provider.issuer, network, login_timeout
-                )
-            results.append(probe_claims(login_result, login_error, target))
+            if login and withheld is not None:
+                results.append(skipped("userinfo-claims", "credentials-withheld", withheld))
+            else:
+                if login:
+                    progress("login")
+                    login_result, login_error = _headless_login(
+                        target, endpoint, provider.issuer, network, login_timeout
+                    )
+                results.append(probe_claims(login_result, login_error, target))
     results.append(probe_matomo_settings(matomo, replace(profile_target, secret=secret)))
     results.append(probe_matomo_redirect(matomo, integration, profile_target.redirect_uri))
     state = probe_matomo_state(matomo)
     if state is not None:
         results.append(state)
     return CheckReport(tuple(results), login_result if login else None)
+
+
+def credentials_withheld(
+    discovery: ProbeResult,
+    metadata: Mapping[str, Any] | None,
+    token_endpoint: str | None,
+    configured_token_endpoint: str | None,
+) -> str | None:
+    """Why the client secret (and a test login's code and verifier) must not be sent, or None.
+
+    A provider, or whoever sits between us and it, controls the discovery document: a document
+    failing validation (issuer on another host, token endpoint on plain http...) or naming
+    another token endpoint than the one configured must not receive the configured client's
+    credentials (docs/security.md, "Providers and the network").
+    """
+    from urllib.parse import urlsplit
+
+    from oidcsetup.urls import is_loopback_host
+
+    if discovery.status == "fail" and metadata is not None:
+        return (
+            f"skipped: client credentials not sent, the discovery document has errors "
+            f"({discovery.code}: {discovery.message})"
+        )
+    if (
+        token_endpoint
+        and configured_token_endpoint
+        and normalize_url(token_endpoint) != normalize_url(configured_token_endpoint)
+    ):
+        return (
+            f"skipped: client credentials not sent, the discovered token endpoint "
+            f"{token_endpoint} differs from the configured {configured_token_endpoint}"
+        )
+    parts = urlsplit(token_endpoint or "")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        return (
+            f"skipped: client credentials not sent in cleartext to the plain-http token "
+            f"endpoint {token_endpoint}"
+        )
+    return None
 
 
 def _preset(integration: Integration) -> tuple[ProbeResult, None, ProviderEndpoints]:

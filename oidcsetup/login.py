@@ -71,8 +71,9 @@ class IdTokenError(LoginError):
 
 
 def http_client(network: NetworkOptions) -> httpx.Client:
-    """The project's httpx client (TLS settings, timeouts); redirects are refused per request
-    where they matter (the authorization endpoint)."""
+    """The project's httpx client (TLS settings, timeouts). It never follows a redirect: the
+    token and userinfo requests carry the secret, the code, the PKCE verifier or a bearer
+    token, and a 3xx answer to them is an error naming where it pointed (docs/security.md)."""
     from oidcsetup.discovery.fetch import make_client
 
     return make_client(network)
@@ -107,8 +108,10 @@ _SECRET_HINT = (
 
 def oauth_error(response: httpx.Response) -> tuple[str | None, str | None]:
     """(error, error_description) of an OAuth JSON error response, or (None, None)."""
+    from oidcsetup.discovery.fetch import response_json
+
     try:
-        body = response.json()
+        body = response_json(response)
     except ValueError:
         return None, None
     if not isinstance(body, dict):
@@ -124,25 +127,45 @@ def oauth_error(response: httpx.Response) -> tuple[str | None, str | None]:
 def send(
     client: httpx.Client, method: str, url: str, network: NetworkOptions, **kwargs: Any
 ) -> httpx.Response:
-    """A request under the network limits (hard deadline, size cap); network failures raise
-    ``UnreachableError`` (exit 4) with a one-line message."""
+    """A request under the network limits (hard deadline, size cap), never following a
+    redirect; network failures raise ``UnreachableError`` (exit 4) with a one-line message."""
     from oidcsetup.discovery.fetch import request
 
     return request(client, method, url, network, **kwargs)
 
 
+def refuse_redirect(response: httpx.Response, what: str, sent: str, code: str) -> None:
+    """A credential request answered 3xx: raise ``LoginError`` naming the Location's host.
+
+    The redirect was not followed (``send`` never does), so ``sent`` (what the request
+    carried) went only to the URL configured, never to the host named here.
+    """
+    from oidcsetup.discovery.fetch import display_url, redirect_location
+
+    location = redirect_location(response)
+    if location is None:
+        return
+    host = urlsplit(location).netloc.rpartition("@")[2] or display_url(location)
+    raise LoginError(
+        f"{what} answered HTTP {response.status_code} redirecting to {host}: not followed, "
+        f"{sent} never sent there",
+        hint=f"configure the provider's exact {what} URL (see `oidcsetup discover`); "
+        "a request carrying credentials is never redirected",
+        code=code,
+    )
+
+
 def fetch_json(
     client: httpx.Client, url: str, what: str, network: NetworkOptions | None = None
 ) -> dict[str, Any]:
-    response = send(
-        client, "GET", url, network or NetworkOptions(), headers={"Accept": "application/json"}
-    )
-    if response.status_code != 200:
-        raise LoginError(
-            f"{what} at {url} answered HTTP {response.status_code}", code=f"{what}-error"
-        )
+    """A public JSON document (the JWKS): redirects followed by hand, never to plain http."""
+    from oidcsetup.discovery.fetch import fetch, loads
+
+    fetched = fetch(client, url, network or NetworkOptions())
+    if fetched.status != 200:
+        raise LoginError(f"{what} at {url} answered HTTP {fetched.status}", code=f"{what}-error")
     try:
-        body = response.json()
+        body = loads(fetched.body)
     except ValueError:
         raise LoginError(f"{what} at {url} is not JSON", code=f"{what}-invalid") from None
     if not isinstance(body, dict):
@@ -227,11 +250,17 @@ def same_endpoint(url: str, redirect_uri: str) -> bool:
     return all(got.get(k) == v for k, v in parse_qsl(b.query, keep_blank_values=True))
 
 
+def same_secret(got: str, expected: str) -> bool:
+    """Constant-time equality of two strings (``hmac.compare_digest`` refuses non-ASCII str:
+    a forged value with one must be a mismatch, not a TypeError)."""
+    return hmac.compare_digest(got.encode("utf-8", "surrogatepass"), expected.encode("utf-8"))
+
+
 def parse_callback(url: str, request: AuthorizationRequest, issuer: str | None) -> str:
     """The authorization code from the callback URL, after the state and iss checks."""
     params = response_params(url)
     state = params.get("state")
-    if state is None or not hmac.compare_digest(state, request.state):
+    if state is None or not same_secret(state, request.state):
         raise LoginError(
             "the callback's state does not match the request's (possible CSRF or a stale tab)",
             hint="start the login again and complete it in the same browser tab",
@@ -299,7 +328,12 @@ def check_redirect_uri_syntax(uri: str) -> None:
 
 
 class CallbackServer:
-    """A one-shot HTTP server on a loopback address receiving the authorization response."""
+    """A one-shot HTTP server on a loopback address receiving the authorization response.
+
+    Only a response carrying the ``state`` of this login (``expect_state``) ends the wait:
+    anything else that reaches the port (a forged or stale callback from another local
+    process or web page) gets HTTP 400 and the server keeps waiting for the real one.
+    """
 
     def __init__(self, redirect_uri: str | None = None) -> None:
         host, port, path = "127.0.0.1", 0, CALLBACK_PATH
@@ -316,6 +350,7 @@ class CallbackServer:
             path = parts.path or "/"
         self._path = path
         self._result: str | None = None
+        self._state: str | None = None
         self._event = threading.Event()
         owner = self
 
@@ -326,6 +361,18 @@ class CallbackServer:
                 if parts.path != owner._path or not ({"code", "error"} & params.keys()):
                     self.send_response(404)
                     self.end_headers()
+                    return
+                if not owner._is_ours(params.get("state")):
+                    refused = (
+                        b"<!doctype html><meta charset=utf-8><title>oidcsetup</title>"
+                        b"<p>This response does not belong to the login oidcsetup is waiting "
+                        b"for (its state differs); it was ignored.</p>"
+                    )
+                    self.send_response(400)
+                    self.send_header("Content-Type", "text/html; charset=utf-8")
+                    self.send_header("Content-Length", str(len(refused)))
+                    self.end_headers()
+                    self.wfile.write(refused)
                     return
                 page = (
                     b"<!doctype html><meta charset=utf-8><title>oidcsetup</title>"
@@ -370,6 +417,14 @@ class CallbackServer:
     def __enter__(self) -> CallbackServer:
         self._thread.start()
         return self
+
+    def expect_state(self, state: str) -> None:
+        """Accept only the callback carrying ``state`` (the authorization request's)."""
+        self._state = state
+
+    def _is_ours(self, state: str | None) -> bool:
+        expected = self._state
+        return expected is not None and state is not None and same_secret(state, expected)
 
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
@@ -486,6 +541,8 @@ def exchange_code(
     code_verifier: str | None,
     network: NetworkOptions | None = None,
 ) -> dict[str, Any]:
+    from oidcsetup.discovery.fetch import response_json
+
     data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
     if code_verifier:
         data["code_verifier"] = code_verifier
@@ -494,6 +551,12 @@ def exchange_code(
     headers["Accept"] = "application/json"
     response = send(
         client, "POST", token_endpoint, network or NetworkOptions(), data=data, headers=headers
+    )
+    refuse_redirect(
+        response,
+        "the token endpoint",
+        "the code, the PKCE verifier and the client credentials were",
+        "token-redirect",
     )
     error, description = oauth_error(response)
     if response.status_code != 200 or error:
@@ -510,7 +573,7 @@ def exchange_code(
             code=f"token-{(error or 'error').replace('_', '-')}",
         )
     try:
-        body = response.json()
+        body = response_json(response)
     except ValueError:
         raise LoginError("the token response is not JSON", code="token-invalid") from None
     if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
@@ -588,7 +651,7 @@ def verify_id_token(
         raise IdTokenError("the id_token has several audiences and azp is not the client")
     if nonce is not None:
         got = claims.get("nonce")
-        if not isinstance(got, str) or not hmac.compare_digest(got, nonce):
+        if not isinstance(got, str) or not same_secret(got, nonce):
             raise IdTokenError(
                 "the id_token's nonce does not match the request's (replayed token?)",
                 code="id-token-nonce",
@@ -637,6 +700,8 @@ def fetch_userinfo(
     network: NetworkOptions | None = None,
 ) -> Userinfo:
     """GET userinfo as Login OIDC does: ``Authorization: Bearer``, ``Accept: application/json``."""
+    from oidcsetup.discovery.fetch import response_json
+
     response = send(
         client,
         "GET",
@@ -644,6 +709,7 @@ def fetch_userinfo(
         network or NetworkOptions(),
         headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
     )
+    refuse_redirect(response, "the userinfo endpoint", "the access token was", "userinfo-redirect")
     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if response.status_code != 200:
         error, description = oauth_error(response)
@@ -656,7 +722,7 @@ def fetch_userinfo(
     if content_type == "application/jwt":
         return Userinfo({}, content_type, signed=True)
     try:
-        body = response.json()
+        body = response_json(response)
     except ValueError:
         raise LoginError("userinfo is not JSON", code="userinfo-not-json") from None
     if not isinstance(body, dict):
@@ -751,6 +817,8 @@ def run_login(
             redirect_uri=uri,
             scopes=settings.scopes,
         )
+        if server is not None:
+            server.expect_state(request.state)
         if mode == "headless":
             callback_url = headless_authorize(client, request, deadline=deadline, network=network)
         else:

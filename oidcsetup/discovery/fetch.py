@@ -7,9 +7,16 @@ but not with a JSON document" becomes a ``FindingsError`` (exit 3); both carry a
 Limits (``oidcsetup.http.NetworkOptions``): connect and read timeouts, an overall deadline per
 fetch that is hard: a watchdog shuts the fetch's sockets down when it passes, so neither a
 server trickling its headers or body a byte at a time nor one going silent after the headers
-(or mid-body) holds the command past it (``hard_deadline``); bounded retries with exponential backoff on connection errors and 5xx only, at most
-``max_redirects`` redirects (https never downgraded to http), and a body size cap enforced while
-streaming (``Content-Length`` checked first; nothing over the cap is ever buffered).
+(or mid-body) holds the command past it (``hard_deadline``); bounded retries with exponential
+backoff on connection errors and 5xx only, and a body size cap enforced while streaming
+(``Content-Length`` checked first; nothing over the cap is ever buffered).
+
+Redirects (docs/security.md, "Providers and the network"): no client made here follows one by
+itself. ``fetch`` (discovery documents, JWKS: public, credential-free GETs) follows at most
+``max_redirects`` by hand and judges each ``Location`` BEFORE sending anything there
+(``redirect_refusal``: never https to http, only http(s), no user:password@). ``request`` (the
+probes and the login: client secret, code, PKCE verifier, bearer token) never follows one: the
+caller gets the 3xx and reports it (``redirect_location`` names where it pointed).
 
 httpx is imported inside functions: the CLI imports this module's callers for ``--help``.
 """
@@ -149,15 +156,15 @@ def _default_context() -> ssl.SSLContext:
 def make_client(
     network: NetworkOptions,
     *,
-    follow_redirects: bool = True,
     transport: httpx.BaseTransport | None = None,
 ) -> httpx.Client:
     """An httpx client with the project's TLS, timeout and redirect policy.
 
     TLS is verified unless ``network.insecure`` (the CLI root prints the loud warning);
-    ``network.ca_bundle`` replaces the default trust store. Redirects are followed (unless
-    ``follow_redirects=False``; a request can also say so) up to ``network.max_redirects``. ``transport`` exists for tests that inject faults.
-    Use ``fetch`` on it to get the deadline, size cap and retries.
+    ``network.ca_bundle`` replaces the default trust store. The client never follows a
+    redirect by itself (``request`` refuses to, ``fetch`` follows by hand after checking the
+    target). ``transport`` exists for tests that inject faults. Use ``fetch`` or ``request``
+    on it to get the deadline, size cap and redirect policy.
     """
     import httpx
 
@@ -171,8 +178,7 @@ def make_client(
     client = httpx.Client(
         verify=ssl_verify(network),
         timeout=timeout,
-        follow_redirects=follow_redirects,
-        max_redirects=network.max_redirects,
+        follow_redirects=False,
         headers={"User-Agent": f"oidcsetup/{__version__}"},
         transport=transport,
         event_hooks={"request": [tracker.attach]},
@@ -409,68 +415,154 @@ def _fetch_once(
 ) -> Fetched:
     import httpx
 
+    started = deadline - network.deadline  # when the fetch (all its attempts) began
     remaining = deadline - time.monotonic()
     if remaining <= 0:
-        raise _deadline_error(url, network)
+        raise _deadline_error(url, network, started)
     timeout = httpx.Timeout(
         connect=min(network.connect_timeout, remaining),
         read=min(network.read_timeout, remaining),
         write=min(network.read_timeout, remaining),
         pool=min(network.connect_timeout, remaining),
     )
+    received = _Received()
     with hard_deadline(client, deadline) as watch:
         try:
-            return _stream(client, url, network, deadline, attempt, timeout)
+            fetched = _follow(client, url, network, deadline, attempt, timeout, received)
         except (FetchUnreachable, FetchInvalid):
             raise
         except httpx.HTTPError as exc:
             if watch.expired:
                 # The watchdog cut the connection: whatever httpx saw, the deadline passed.
-                raise _deadline_error(url, network) from None
+                raise _deadline_error(url, network, started, received.bytes) from None
             raise _http_error(url, network, deadline, exc) from None
         except httpx.InvalidURL as exc:
             raise UsageError(f"{url} is not a valid URL: {exc}") from None
+        if watch.expired:
+            # A close-delimited body cut by the watchdog ends "normally", truncated: the
+            # deadline is the verdict, not the invalid JSON the truncation would look like.
+            raise _deadline_error(url, network, started, received.bytes)
+        return fetched
 
 
-def _stream(
+@dataclass
+class _Received:
+    """Body bytes read so far (named in the deadline message)."""
+
+    bytes: int = 0
+
+
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+
+
+def redirect_location(response: httpx.Response) -> str | None:
+    """The absolute URL a 3xx answer points to, or None when it is not a redirect."""
+    from urllib.parse import urljoin
+
+    location = response.headers.get("location")
+    if response.status_code not in REDIRECT_STATUSES or not location:
+        return None
+    return urljoin(str(response.url), location.strip())
+
+
+def redirect_refusal(source: str, target: str) -> FetchUnreachable | None:
+    """Why a redirect from ``source`` to ``target`` must not be followed, or None.
+
+    Judged before anything is sent to ``target``: https never goes down to plain http (a
+    network attacker could then read and rewrite the answer), only http(s) targets, and no
+    ``user:password@`` in the target (it would be sent as credentials).
+    """
+    parts = urlsplit(target)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return FetchUnreachable(
+            "redirect-unsafe",
+            f"{source} redirects to {display_url(target)}, which is not an http(s) URL",
+            hint="fix the provider's or proxy's redirect",
+        )
+    if parts.username is not None or parts.password is not None:
+        return FetchUnreachable(
+            "redirect-unsafe",
+            f"{source} redirects to a URL with credentials (user:password@) on {_host(target)}",
+            hint="fix the provider's or proxy's redirect; oidcsetup never sends URL credentials",
+        )
+    if urlsplit(source).scheme == "https" and parts.scheme == "http":
+        return FetchUnreachable(
+            "redirect-downgrade",
+            f"{source} redirects to plain http ({display_url(target)}); not followed",
+            hint="fix the provider's or proxy's redirect; oidcsetup never downgrades TLS",
+        )
+    return None
+
+
+def display_url(url: str) -> str:
+    """``url`` without any user:password@ (safe to print)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _follow(
     client: httpx.Client,
     url: str,
     network: NetworkOptions,
     deadline: float,
     attempt: int,
     timeout: httpx.Timeout,
+    received: _Received,
 ) -> Fetched:
-    with client.stream(
-        "GET", url, timeout=timeout, headers=JSON_HEADERS, follow_redirects=True
-    ) as response:
-        final_url = str(response.url)
-        if urlsplit(url).scheme == "https" and response.url.scheme == "http":
+    """GET ``url``, following at most ``max_redirects`` redirects by hand (each target judged
+    by ``redirect_refusal`` before it is requested)."""
+    current = url
+    hops: list[str] = []
+    while True:
+        with client.stream("GET", current, timeout=timeout, headers=JSON_HEADERS) as response:
+            target = redirect_location(response)
+            if target is None:
+                return _read(response, url, current, hops, network, deadline, attempt, received)
+        if len(hops) >= network.max_redirects:
             raise FetchUnreachable(
-                "redirect-downgrade",
-                f"{url} redirects to plain http ({final_url})",
-                hint="fix the provider's or proxy's redirect; oidcsetup never downgrades TLS",
+                "too-many-redirects",
+                f"{url} redirects more than {network.max_redirects} times (a redirect loop?)",
+                hint="open the URL in a browser and fix the provider's or proxy's redirects",
             )
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > network.max_body_bytes:
-            raise _too_large(url, network, declared=int(declared))
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > network.max_body_bytes:
-                raise _too_large(url, network)
-            if time.monotonic() > deadline:
-                raise _deadline_error(url, network)
-            chunks.append(chunk)
-        return Fetched(
-            url=url,
-            final_url=final_url,
-            status=response.status_code,
-            content_type=response.headers.get("content-type", ""),
-            body=b"".join(chunks),
-            attempts=attempt,
-            redirects=tuple(str(r.url) for r in response.history),
-        )
+        refusal = redirect_refusal(current, target)
+        if refusal is not None:
+            raise refusal
+        hops.append(current)
+        current = target
+
+
+def _read(
+    response: httpx.Response,
+    url: str,
+    final_url: str,
+    hops: list[str],
+    network: NetworkOptions,
+    deadline: float,
+    attempt: int,
+    received: _Received,
+) -> Fetched:
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > network.max_body_bytes:
+        raise _too_large(url, network, declared=int(declared))
+    chunks: list[bytes] = []
+    for chunk in response.iter_bytes():
+        received.bytes += len(chunk)
+        if received.bytes > network.max_body_bytes:
+            raise _too_large(url, network)
+        if time.monotonic() > deadline:
+            raise _deadline_error(url, network, deadline - network.deadline, received.bytes)
+        chunks.append(chunk)
+    return Fetched(
+        url=url,
+        final_url=final_url,
+        status=response.status_code,
+        content_type=response.headers.get("content-type", ""),
+        body=b"".join(chunks),
+        attempts=attempt,
+        redirects=tuple(hops),
+    )
 
 
 def _http_error(
@@ -484,12 +576,6 @@ def _http_error(
         failed = str(exc.request.url)
     except RuntimeError:  # no request attached
         failed = url
-    if isinstance(exc, httpx.TooManyRedirects):
-        return FetchUnreachable(
-            "too-many-redirects",
-            f"{url} redirects more than {network.max_redirects} times (a redirect loop?)",
-            hint="open the URL in a browser and fix the provider's or proxy's redirects",
-        )
     if isinstance(exc, httpx.ConnectTimeout):
         return _Retryable(
             FetchUnreachable(
@@ -500,7 +586,7 @@ def _http_error(
         )
     if isinstance(exc, httpx.TimeoutException):
         if time.monotonic() >= deadline - 0.05:
-            return _deadline_error(url, network)
+            return _deadline_error(url, network, deadline - network.deadline)
         return FetchUnreachable(
             "timeout",
             f"{url} sent nothing for {network.read_timeout:g} s",
@@ -530,41 +616,47 @@ def request(
     network: NetworkOptions,
     **kwargs: Any,
 ) -> httpx.Response:
-    """One request (no retries) under the fetch limits: hard deadline and body size cap.
+    """One request (no retries, no redirect followed) under the hard deadline and size cap.
 
     For the probes and the login flow (authorization, token, userinfo requests), whose bodies
-    are read whole. Returns the response, body read, whatever its status; raises
-    ``FetchUnreachable`` for every network failure (with a finding code and a one-line message)
-    and ``FetchInvalid`` for a body over ``network.max_body_bytes``. ``kwargs`` go to
-    ``client.stream`` (params, data, headers, follow_redirects...).
+    are read whole and which may carry credentials: a redirect is never followed (whatever
+    ``kwargs`` say), the 3xx answer is returned for the caller to judge (``redirect_location``).
+    Returns the response, body read, whatever its status; raises ``FetchUnreachable`` for
+    every network failure (with a finding code and a one-line message) and ``FetchInvalid``
+    for a body over ``network.max_body_bytes``. ``kwargs`` go to ``client.stream`` (params,
+    data, headers...).
     """
     import httpx
 
     # Plain bodies only, as for ``fetch``: a compressed chunk could inflate past the cap at once.
     kwargs["headers"] = {"Accept-Encoding": "identity", **dict(kwargs.get("headers") or {})}
-    deadline = time.monotonic() + network.deadline
+    kwargs["follow_redirects"] = False
+    started = time.monotonic()
+    deadline = started + network.deadline
+    chunks: list[bytes] = []
+    size = 0
     with hard_deadline(client, deadline) as watch:
         try:
             with client.stream(method, url, **kwargs) as response:
                 declared = response.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > network.max_body_bytes:
                     raise _too_large(url, network, declared=int(declared), what="an answer")
-                chunks: list[bytes] = []
-                size = 0
                 for chunk in response.iter_bytes():
                     size += len(chunk)
                     if size > network.max_body_bytes:
                         raise _too_large(url, network, what="an answer")
                     if time.monotonic() > deadline:
-                        raise _deadline_error(url, network)
+                        raise _deadline_error(url, network, started, size)
                     chunks.append(chunk)
         except (FetchUnreachable, FetchInvalid):
             raise
         except httpx.HTTPError as exc:
             if watch.expired:
-                raise _deadline_error(url, network) from None
+                raise _deadline_error(url, network, started, size) from None
             error = _http_error(url, network, deadline, exc)
             raise (error.error if isinstance(error, _Retryable) else error) from None
+        if watch.expired:  # a close-delimited body cut short by the watchdog
+            raise _deadline_error(url, network, started, size)
     # The body is decoded already: the copy must not claim an encoding (or a length).
     headers = [
         (k, v)
@@ -579,12 +671,34 @@ def request(
     )
 
 
-def _deadline_error(url: str, network: NetworkOptions) -> FetchUnreachable:
+def _deadline_error(
+    url: str, network: NetworkOptions, started: float | None = None, received: int = 0
+) -> FetchUnreachable:
+    """The overall deadline passed: say so, after how long, and how much had arrived."""
+    reached = ""
+    if started is not None:
+        reached = f": deadline reached after {time.monotonic() - started:.1f} s"
+        if received:
+            reached += f", {received} byte{'s' if received > 1 else ''} of the answer received"
     return FetchUnreachable(
         "deadline-exceeded",
-        f"{url} did not answer completely within {network.deadline:g} s",
+        f"{url} did not answer completely within {network.deadline:g} s{reached}",
         hint="the provider is too slow or trickles its answer; check it (or raise --timeout)",
     )
+
+
+def loads(body: bytes | str) -> Any:
+    """``json.loads`` whose every failure is a ``ValueError``: a body nested thousands deep
+    (``[[[[...``) raises RecursionError in the json module, which a hostile server can send."""
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+def response_json(response: httpx.Response) -> Any:
+    """The JSON body of a ``request`` answer; ``ValueError`` for anything else."""
+    return loads(response.content)
 
 
 def _too_large(
@@ -643,8 +757,8 @@ def parse_json(fetched: Fetched, what: str = "discovery document") -> Any:
         problem = "it is not UTF-8 text"
     except json.JSONDecodeError as exc:
         problem = f"line {exc.lineno} column {exc.colno}: {exc.msg}"
-    except (RecursionError, ValueError) as exc:
-        problem = f"{type(exc).__name__}: nested too deeply or malformed"
+    except (RecursionError, ValueError):
+        problem = "nested too deeply or malformed"
     raise FetchInvalid(
         "document-invalid-json",
         f"{url} returned invalid JSON ({problem})",
