@@ -32,6 +32,7 @@ from tests.support.hostile import (
     json_answer,
     redirect_to,
 )
+from tests.support.provider import matomo_client
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -269,7 +270,6 @@ def test_forged_callback_does_not_end_the_login(provider_factory: Any) -> None:
     import httpx
 
     from oidcsetup.login import LoginSettings, login_endpoints, run_login
-    from tests.support.provider import matomo_client
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -363,3 +363,63 @@ def test_trickled_close_delimited_body_reports_the_deadline() -> None:
     ), result.stderr
     assert "invalid JSON" not in result.stderr
     assert elapsed < 2.5
+
+
+# --- the browser `login` opens ----------------------------------------------------------------
+
+
+@pytest.mark.provider
+def test_browser_does_not_inherit_our_secrets(provider_factory: Any, tmp_path: Path) -> None:
+    """Was: webbrowser.open started the browser with OIDCSETUP_DB_PASSWORD and the variable
+    the client secret came from in its environment. $BROWSER here is a script that records its
+    environment, then completes the login like a browser (a real oidc-provider login)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    redirect_uri = f"http://127.0.0.1:{port}/callback"
+    provider = provider_factory([matomo_client(redirect_uri=redirect_uri, client_id="cli")])
+    seen = tmp_path / "browser-env.json"
+    browser = tmp_path / "browser"
+    browser.write_text(
+        f"#!{sys.executable}\n"
+        "import json, os, sys, httpx\n"
+        f"open({str(seen)!r}, 'w').write(json.dumps(dict(os.environ)))\n"
+        "httpx.get(sys.argv[1], follow_redirects=True, timeout=10)\n"
+    )
+    browser.chmod(0o755)
+    profile = tmp_path / "oidcsetup.toml"
+    profile.write_text(
+        f'[provider]\nissuer = "{provider.issuer}"\n\n'
+        '[client]\nid = "cli"\nsecret = "env:MATOMO_OIDC_SECRET"\n'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OIDCSETUP_")}
+    env.update(
+        PYTHONPATH=str(Path(__file__).resolve().parents[1]),
+        OIDCSETUP_PROFILE=str(profile),
+        MATOMO_OIDC_SECRET="matomo-test-secret",
+        OIDCSETUP_DB_PASSWORD="db-password-4711",
+        BROWSER=str(browser),
+        DISPLAY="",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "oidcsetup", "--json", "login", "--redirect-uri", redirect_uri],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["userinfo"]["sub"] == "alice"
+    browser_env = json.loads(seen.read_text())
+    assert browser_env["BROWSER"] == str(browser)  # the rest of the environment is kept
+    for name in ("MATOMO_OIDC_SECRET", "OIDCSETUP_DB_PASSWORD", "OIDCSETUP_PROFILE"):
+        assert name not in browser_env
+    assert "matomo-test-secret" not in seen.read_text()
+    assert "db-password-4711" not in seen.read_text()

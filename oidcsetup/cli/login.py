@@ -108,12 +108,11 @@ def login_command(
         app.output.info(f"Waiting up to {timeout:.0f} s for the login to complete...")
 
     def open_browser(url: str) -> bool:
-        import webbrowser
+        from oidcsetup.browser import open_browser, secret_env_name
 
-        try:
-            return webbrowser.open(url)
-        except webbrowser.Error:
-            return False
+        # The browser gets no OIDCSETUP_* variable, nor the one the secret was read from.
+        source = secret_env_name(resolved.source if resolved else None)
+        return open_browser(url, [source] if source else [])
 
     def paste() -> str:
         if not sys.stdin.isatty():
