@@ -149,26 +149,24 @@ def test_login_opens_the_browser_on_the_authorization_url(provider_factory: Any)
     assert pages and pages[0].status_code == 200
 
 
-def test_login_cli_browser_mode_calls_webbrowser(
-    provider_factory: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The CLI without --no-browser/--headless hands the URL to the webbrowser module."""
-    import webbrowser
+def test_login_cli_browser_mode_opens_the_browser(provider_factory: Any, tmp_path: Path) -> None:
+    """The CLI without --no-browser/--headless hands the URL to the user's browser ($BROWSER,
+    as the webbrowser module reads it; here a script that records the URL and follows it)."""
+    import sys
 
     redirect = f"http://127.0.0.1:{free_port()}/callback"
     provider: RunningProvider = provider_factory(
         [matomo_client(redirect_uri=redirect, client_id="cli")]
     )
-    opened: list[str] = []
-
-    def fake_open(url: str, *args: Any, **kwargs: Any) -> bool:
-        opened.append(url)
-        threading.Thread(
-            target=lambda: httpx.get(url, follow_redirects=True, timeout=20), daemon=True
-        ).start()
-        return True
-
-    monkeypatch.setattr(webbrowser, "open", fake_open)
+    opened = tmp_path / "opened"
+    browser = tmp_path / "browser"
+    browser.write_text(
+        f"#!{sys.executable}\n"
+        "import sys, httpx\n"
+        f"open({str(opened)!r}, 'a').write(sys.argv[1] + '\\n')\n"
+        "httpx.get(sys.argv[1], follow_redirects=True, timeout=20)\n"
+    )
+    browser.chmod(0o755)
     result = run(
         [
             "--json",
@@ -182,10 +180,16 @@ def test_login_cli_browser_mode_calls_webbrowser(
             "--timeout",
             "30",
         ],
-        env={"OIDCSETUP_CLIENT_SECRET": SECRET, "OIDCSETUP_PROFILE": None},
+        env={
+            "OIDCSETUP_CLIENT_SECRET": SECRET,
+            "OIDCSETUP_PROFILE": None,
+            "BROWSER": str(browser),
+            "DISPLAY": "",
+        },
     )
     assert result.exit_code == 0, result.stderr
-    assert len(opened) == 1 and opened[0].startswith(provider.issuer + "/auth?")
+    urls = opened.read_text().splitlines()
+    assert len(urls) == 1 and urls[0].startswith(provider.issuer + "/auth?")
     assert json.loads(result.stdout)["userinfo"]["sub"] == "alice"
 
 
