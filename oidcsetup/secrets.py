@@ -81,11 +81,17 @@ class Argon2Parameters:
 
 
 ARGON2_DEFAULTS = Argon2Parameters()
-# Refuse to verify digests that would make us allocate more than this (a crafted digest must
-# not exhaust memory): 4 GiB, twice go-crypt's "RFC 9106 recommended" profile.
-ARGON2_MAX_MEMORY_KIB = 4 * 1024 * 1024
-ARGON2_MAX_TIME_COST = 1000
-ARGON2_MAX_PARALLELISM = 255
+# A digest's parameters decide how much memory and time verifying it costs, and whoever writes
+# the digest (an Authelia configuration, a pasted value) chooses them: refuse before allocating
+# anything beyond these. 1 GiB is 16 times Authelia's default (m=65536 KiB, t=3, p=4,
+# schema.DefaultPasswordConfig.Argon2); the work bound (memory x passes) lets t=3 run up to
+# 680 MiB and the default 10 times over, a few seconds at most. RFC 9106's first recommended
+# option (m=2 GiB, t=1) is beyond: such a digest is checked with `authelia crypto hash validate`.
+ARGON2_MAX_MEMORY_KIB = 1024 * 1024
+ARGON2_MAX_TIME_COST = 16
+ARGON2_MAX_PARALLELISM = 64
+ARGON2_MAX_WORK_KIB = 2 * 1024 * 1024  # memory (KiB) x time_cost
+ARGON2_MAX_BYTES = 1024  # salt and key: Authelia writes 16 and 32
 
 ALGORITHMS: tuple[str, ...] = (*PBKDF2_VARIANTS, "argon2id")
 
@@ -296,12 +302,11 @@ def _verify_argon2(data: bytes, digest: str, scheme: str) -> bool:
     if version not in (16, 19):
         raise _malformed(scheme, f"unknown argon2 version {version}")
     memory, time_cost, parallelism = params["m"], params["t"], params["p"]
-    if not (1 <= parallelism <= ARGON2_MAX_PARALLELISM and 1 <= time_cost <= ARGON2_MAX_TIME_COST):
-        raise _malformed(scheme, f"t={time_cost} or p={parallelism} is out of range")
-    if not 8 * parallelism <= memory <= ARGON2_MAX_MEMORY_KIB:
-        raise _malformed(
-            scheme, f"m={memory} KiB is out of range (8*p to {ARGON2_MAX_MEMORY_KIB} KiB)"
-        )
+    if parallelism < 1 or time_cost < 1:
+        raise _malformed(scheme, f"t={time_cost} and p={parallelism} must be at least 1")
+    if memory < 8 * parallelism:
+        raise _malformed(scheme, f"m={memory} KiB is below 8*p={8 * parallelism} KiB")
+    _check_argon2_cost(scheme, memory, time_cost, parallelism)
     try:
         salt = _b64decode_unpadded(match["salt"])
         key = _b64decode_unpadded(match["key"])
@@ -309,6 +314,8 @@ def _verify_argon2(data: bytes, digest: str, scheme: str) -> bool:
         raise _malformed(scheme, "salt or key is not base64") from None
     if len(salt) < 8 or len(key) < 4:
         raise _malformed(scheme, "salt (8 bytes or more) or key (4 bytes or more) is too short")
+    if len(salt) > ARGON2_MAX_BYTES or len(key) > ARGON2_MAX_BYTES:
+        raise _malformed(scheme, f"salt or key is longer than {ARGON2_MAX_BYTES} bytes")
 
     from argon2.low_level import Type, hash_secret_raw
 
@@ -324,3 +331,26 @@ def _verify_argon2(data: bytes, digest: str, scheme: str) -> bool:
         version=version,
     )
     return hmac.compare_digest(computed, key)
+
+
+def _check_argon2_cost(scheme: str, memory: int, time_cost: int, parallelism: int) -> None:
+    """Refuse, before allocating anything, a digest costing more than the ARGON2_MAX_* bounds."""
+    excess = []
+    if memory > ARGON2_MAX_MEMORY_KIB:
+        excess.append(f"m={memory} KiB ({memory / 1048576:.1f} GiB, at most 1 GiB)")
+    if time_cost > ARGON2_MAX_TIME_COST:
+        excess.append(f"t={time_cost} (at most {ARGON2_MAX_TIME_COST})")
+    if parallelism > ARGON2_MAX_PARALLELISM:
+        excess.append(f"p={parallelism} (at most {ARGON2_MAX_PARALLELISM})")
+    if not excess and memory * time_cost > ARGON2_MAX_WORK_KIB:
+        excess.append(
+            f"m*t={memory * time_cost} KiB passes (at most {ARGON2_MAX_WORK_KIB}, "
+            "e.g. 680 MiB with t=3)"
+        )
+    if excess:
+        raise SecretError(
+            f"the {scheme} digest costs too much to verify: {', '.join(excess)}",
+            hint="oidcsetup refuses before allocating; check it with `authelia crypto hash "
+            "validate`, or re-hash with Authelia's defaults (`oidcsetup secret hash "
+            "--algorithm argon2id`)",
+        )
