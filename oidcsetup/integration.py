@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from oidcsetup.urls import refuse_credentials
+
 DEFAULT_SCOPES: tuple[str, ...] = ("openid", "email")
 # Login OIDC posts client_id and client_secret in the token request's form body.
 MATOMO_AUTH_METHOD = "client_secret_post"
@@ -171,10 +173,29 @@ def build_integration(
         attr, mapping = PROFILE_LAYOUT[table]
         parts[attr][mapping[key]] = tuple(value) if isinstance(value, list) else value
     integration = Integration()
-    return replace(
+    built = replace(
         integration,
         provider=replace(integration.provider, **parts["provider"]),
         client=replace(integration.client, **parts["client"]),
         matomo=replace(integration.matomo, **parts["matomo"]),
         authelia=replace(integration.authelia, **parts["authelia"]),
     )
+    refuse_credentials(
+        [(f"provider.{name}", getattr(built.provider, name)) for name in URL_FIELDS]
+        + [
+            ("the Matomo URL", built.matomo.url),
+            ("redirectUriOverride", built.matomo.redirect_uri_override),
+        ]
+    )
+    return built
+
+
+# The provider's URLs: none may carry user:password@ (docs/security.md).
+URL_FIELDS = (
+    "issuer",
+    "authorization_endpoint",
+    "token_endpoint",
+    "userinfo_endpoint",
+    "end_session_endpoint",
+    "jwks_uri",
+)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
+
+from oidcsetup.errors import InputError
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -36,3 +39,29 @@ def normalize_url(url: str) -> str:
     if port is not None and _DEFAULT_PORTS.get(scheme) != port:
         netloc += f":{port}"
     return urlunsplit((scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def has_credentials(url: str) -> bool:
+    """True when ``url`` carries ``user[:password]@`` before its host."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return "@" in url.partition("//")[2].partition("/")[0]
+    return "@" in parts.netloc
+
+
+def refuse_credentials(urls: Iterable[tuple[str, str | None]]) -> None:
+    """Refuse any ``(name, url)`` whose URL carries ``user:password@``, without echoing it.
+
+    Such a URL would be echoed (``gen redirect-uris``), written into Matomo's settings
+    (``gen matomo``) or sent as HTTP Basic credentials to whoever answers: the one-line error
+    names the setting and the host only.
+    """
+    for name, url in urls:
+        if url and has_credentials(url):
+            netloc = urlsplit(url.strip()).netloc
+            host = netloc.rpartition("@")[2] or "the host"
+            raise InputError(
+                f"{name} carries a user name or password (user:password@{host}); refused",
+                hint="remove the user:password@ part: oidcsetup never puts credentials in a URL",
+            )

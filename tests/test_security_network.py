@@ -423,3 +423,57 @@ def test_browser_does_not_inherit_our_secrets(provider_factory: Any, tmp_path: P
         assert name not in browser_env
     assert "matomo-test-secret" not in seen.read_text()
     assert "db-password-4711" not in seen.read_text()
+
+
+# --- credentials in URLs ----------------------------------------------------------------------
+
+ENDPOINTS = [
+    "--issuer",
+    "https://idp.example.com",
+    "--authorization-endpoint",
+    "https://idp.example.com/authorize",
+    "--userinfo-endpoint",
+    "https://idp.example.com/userinfo",
+    "--client-id",
+    "matomo",
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (
+            ["gen", "redirect-uris", "--matomo-url", "https://admin:hunter2@matomo.example.com/"],
+            "the Matomo URL",
+        ),
+        (
+            ["gen", "redirect-uris", "--matomo-url", "https://m.example.com/",
+             "--redirect-uri-override", "https://admin:hunter2@m.example.com/cb"],
+            "redirectUriOverride",
+        ),
+        (
+            ["gen", "matomo", "--matomo-url", "https://m.example.com/", *ENDPOINTS,
+             "--token-endpoint", "https://client:hunter2@idp.example.com/token"],
+            "provider.token_endpoint",
+        ),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("json_mode", [False, True])
+def test_urls_with_credentials_are_refused_without_echo(
+    args: list[str], named: str, json_mode: bool
+) -> None:
+    """Was: `gen redirect-uris` echoed the URL with its password in the error, and `gen matomo`
+    wrote an endpoint with user:password@ into Matomo's settings (exit 0)."""
+    result = run(
+        (["--json"] if json_mode else []) + args,
+        env={"OIDCSETUP_PROFILE": None, "OIDCSETUP_CLIENT_SECRET": SECRET},
+    )
+    assert result.exit_code == 1
+    assert "hunter2" not in result.stdout + result.stderr
+    if json_mode:
+        error = json.loads(result.stdout)["error"]
+        message = error["message"]
+    else:
+        assert len(result.error_lines) == 1, result.stderr
+        message = result.error_lines[0].removeprefix("error: ")
+    assert message.startswith(f"{named} carries a user name or password (user:password@")
