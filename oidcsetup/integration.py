@@ -190,9 +190,9 @@ def build_integration(
     return built
 
 
-# The provider's URLs: none may carry user:password@ (docs/security.md).
+# The provider's URLs: none may carry user:password@ (docs/security.md). The issuer is refused
+# by discovery's check_issuer_syntax (a usage error), where every command reading it goes.
 URL_FIELDS = (
-    "issuer",
     "authorization_endpoint",
     "token_endpoint",
     "userinfo_endpoint",
