@@ -363,29 +363,26 @@ class CallbackServer:
                     self.end_headers()
                     return
                 if not owner._is_ours(params.get("state")):
-                    refused = (
-                        b"<!doctype html><meta charset=utf-8><title>oidcsetup</title>"
-                        b"<p>This response does not belong to the login oidcsetup is waiting "
-                        b"for (its state differs); it was ignored.</p>"
+                    self._page(
+                        400,
+                        "This response does not belong to the login oidcsetup is waiting for "
+                        "(its state differs); it was ignored.",
                     )
-                    self.send_response(400)
-                    self.send_header("Content-Type", "text/html; charset=utf-8")
-                    self.send_header("Content-Length", str(len(refused)))
-                    self.end_headers()
-                    self.wfile.write(refused)
                     return
+                self._page(200, "oidcsetup received the login response. You can close this tab.")
+                if owner._result is None:
+                    owner._result = f"{owner.redirect_uri}?{parts.query}"
+                    owner._event.set()
+
+            def _page(self, status: int, text: str) -> None:
                 page = (
-                    b"<!doctype html><meta charset=utf-8><title>oidcsetup</title>"
-                    b"<p>oidcsetup received the login response. You can close this tab.</p>"
-                )
-                self.send_response(200)
+                    "<!doctype html><meta charset=utf-8><title>oidcsetup</title><p>" + text
+                ).encode()
+                self.send_response(status)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(page)))
                 self.end_headers()
                 self.wfile.write(page)
-                if owner._result is None:
-                    owner._result = f"{owner.redirect_uri}?{parts.query}"
-                    owner._event.set()
 
             def log_message(self, format: str, *args: Any) -> None:  # silence stderr logging
                 pass
