@@ -418,3 +418,15 @@ def test_a_secret_file_owned_by_nobody_is_refused_by_the_cli(run, tmp_path: Path
     result = run("gen", "authelia", "--matomo-url", URL)
     assert result.exit_code == 1
     assert "is owned by uid 65534" in result.stderr and "chown" in result.stderr
+
+
+def test_a_secret_file_path_with_a_line_break_cannot_inject_yaml(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The same class as the client id's newline (issue 15): the fragment's secret comment
+    names the secret file, and a line break in its path ended the comment."""
+    name = "matomo\nfoo: bar"
+    result = run("gen", "authelia", "--matomo-url", URL, "--secret-file", name)
+    assert result.exit_code == 0, result.stderr
+    document = yaml.safe_load(result.stdout)
+    assert set(document) == {"identity_providers"}
+    assert "\nfoo: bar" not in result.stdout + result.stderr
+    assert (tmp_path / name).is_file()  # the file is still written where asked

@@ -231,6 +231,7 @@ def _report_findings(app: AppContext, findings: list[Any]) -> None:
 
 
 def _secret_comment(secret: Any) -> str:
+    # printable() in the renderer escapes a line break in the path (it would end the comment)
     if secret.file is not None:
         return f"The digest of the client secret in {secret.file}."
     return f"The digest of the client secret from {secret.source}."
@@ -249,18 +250,28 @@ def _secret_json(secret: Any, show: bool, dry_run: bool) -> dict[str, Any]:
     return result
 
 
+def _toml_string(text: str) -> str:
+    """A TOML basic string (what the profile needs), escaped like JSON."""
+    import json
+
+    return json.dumps(text, ensure_ascii=False)
+
+
 def _report_secret(app: AppContext, secret: Any, show: bool, dry_run: bool) -> None:
+    from oidcsetup.providers.authelia.render import printable
+
     out = app.output
     if secret.generated:
         verb = "would write" if dry_run else "wrote"
         out.info(
-            f"generated a new client secret and {verb} it to {secret.file} (mode 0600); "
+            f"generated a new client secret and {verb} it to {printable(str(secret.file))} "
+            "(mode 0600); "
             "Authelia gets only its digest"
         )
         if not secret.in_profile:
             out.info(
-                f'next: set client.secret = "file:{secret.file.resolve()}" in the profile so '
-                "that `oidcsetup gen matomo` gives Matomo the same secret"
+                f"next: set client.secret = {_toml_string(f'file:{secret.file.resolve()}')} "
+                "in the profile so that `oidcsetup gen matomo` gives Matomo the same secret"
             )
         if dry_run:
             out.warn(
@@ -268,6 +279,6 @@ def _report_secret(app: AppContext, secret: Any, show: bool, dry_run: bool) -> N
                 code="secret-not-saved",
             )
     elif secret.file is not None:
-        out.info(f"using the client secret kept in {secret.file}")
+        out.info(f"using the client secret kept in {printable(str(secret.file))}")
     if show:
         out.info(f"client secret (for Matomo only): {secret.value}")

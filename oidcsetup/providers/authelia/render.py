@@ -26,6 +26,12 @@ def yaml_scalar(value: Any) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def printable(text: str) -> str:
+    """``text`` as is when every character is printable, else escaped and double-quoted: a
+    line break in a path or name must not end a YAML comment or forge an output line."""
+    return text if text.isprintable() else _double_quoted(text)
+
+
 _SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 
@@ -73,7 +79,7 @@ def block_item_lines(
             continue
         line = f"{lead}{key}: {yaml_scalar(value)}"
         if comments and key in comments:
-            line += f"  # {comments[key]}"
+            line += f"  # {printable(comments[key])}"
         lines.append(line)
     return lines
 
