@@ -427,7 +427,13 @@ def test_merge_keys_anchors_and_key_order_are_kept(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "reference",
-    ["'{{ secret \"/run/secrets/matomo_digest\" }}'", "'${MATOMO_CLIENT_SECRET_DIGEST}'"],
+    [
+        "'{{ secret \"/run/secrets/matomo_digest\" }}'",
+        "'${MATOMO_CLIENT_SECRET_DIGEST}'",
+        # expand-env (os.Expand) also reads a whole $NAME; Authelia's own test configuration
+        # (internal/configuration/test_resources/config.filtered.yml) has both forms
+        "'$MATOMO_CLIENT_SECRET_DIGEST'",
+    ],
 )
 def test_a_secret_reference_the_user_chose_is_kept_and_reported(
     tmp_path: Path, reference: str

@@ -28,6 +28,16 @@ from oidcsetup.integration import AutheliaOptions, ClientRegistration, Integrati
 from oidcsetup.providers.authelia import build_client_entry, plan_merge, validate_entry
 from oidcsetup.secrets import hash_secret
 
+
+def _schema() -> Any:
+    """Authelia 4.39's published client schema, when ../shared is beside the checkout."""
+    from tests.test_authelia_entry import SCHEMAS, _load_validator
+
+    path = SCHEMAS / "configuration-v4.39.json"
+    return _load_validator(path) if path.exists() else None
+
+
+SCHEMA = _schema()
 SECRET = "property-secret-value-0123456789"
 DIGEST = hash_secret(SECRET, "pbkdf2-sha256", iterations=1000)
 OTHER_DIGEST = hash_secret("another-secret", "pbkdf2-sha256", iterations=1000)
@@ -224,6 +234,15 @@ def authelia_files(draw: Any) -> Built:
     tail = ["# end of the clients"]
     if draw(st.booleans()):
         tail += ["session:", "  secret: 'insecure_session_secret'"]
+    if all(len(chunk) == 1 and chunk[0].lstrip().startswith("- {") for chunk in chunks) and draw(
+        st.booleans()
+    ):
+        # every client in flow style: the whole list in flow style too, one client a line
+        flow = [chunk[0].lstrip()[2:] for chunk in chunks]
+        chunks = [
+            [" " * 6 + ("[" if i == 0 else "  ") + item + ("]" if i == len(flow) - 1 else ",")]
+            for i, item in enumerate(flow)
+        ]
     nl = draw(st.sampled_from(["\n", "\r\n"]))
     bom = "\ufeff" if draw(st.booleans()) else ""
     lines = head[:]
@@ -292,8 +311,11 @@ def test_merge_changes_nothing_but_our_client(tmp_path: Path, built: Built) -> N
         assert secret_written == f"$plaintext${SECRET}" and result.kept_digest
     else:
         assert secret_written == DIGEST
-    # ... and validates (a kept reference validated as the digest it must render)
+    # ... and validates (a kept reference validated as the digest it must render), by our
+    # validator and, where ../shared has it, by the JSON schema Authelia publishes
     assert [f for f in validate_entry(result.checked_entry, "4.39") if f.level == "error"] == []
+    if SCHEMA is not None:
+        assert list(SCHEMA.iter_errors(result.checked_entry)) == []
 
     # 3. a second merge is a no-op
     path.write_bytes(after.encode("utf-8"))

@@ -60,9 +60,21 @@ def mask_templates(text: str) -> str:
     return "".join(chars)
 
 
+# Authelia's deprecated ``expand-env`` filter runs Go's os.Expand over the file: ``${NAME}``
+# anywhere, or a whole value ``$NAME`` (its own test configuration has both); a digest such as
+# ``$pbkdf2-sha512$...`` is not a whole ``$NAME``.
+_ENV_NAME = re.compile(r"['\"]?\$[A-Za-z_][A-Za-z0-9_]*['\"]?")
+
+
 def is_reference(value: object) -> bool:
     """True for a value the user wrote as a reference: a template action (masked or not) or an
-    environment expansion ``${NAME}`` (Authelia's ``expand-env`` filter)."""
+    environment expansion (``${NAME}``, or the whole value ``$NAME``)."""
     if not isinstance(value, str):
         return False
-    return TEMPLATE_CHAR in value or has_templates(value) or "${" in value
+    text = value.strip()
+    return (
+        TEMPLATE_CHAR in text
+        or has_templates(text)
+        or "${" in text
+        or _ENV_NAME.fullmatch(text) is not None
+    )
