@@ -118,6 +118,16 @@ CASES: list[tuple[str, str, str | None, dict[str, Any], str, str, str]] = [
         "option 'public' must be true or false, not str 'no'",
     ),
     (
+        # a secret of the wrong type is named, never printed (issue 10: secrets in output)
+        "secret of the wrong type",
+        "4.39",
+        None,
+        {"client_secret": 98765432109876},
+        "error",
+        "type-invalid",
+        "option 'client_secret' must be a string, not int",
+    ),
+    (
         "list type",
         "4.39",
         None,
@@ -704,3 +714,14 @@ def test_unsupported_version_is_an_input_error() -> None:
 
     with pytest.raises(InputError, match=r"Authelia version '4\.36' is not supported"):
         validate_entry(base(), "4.36")
+
+
+@pytest.mark.parametrize(
+    "value", [98765432109876, ["list-held-secret"], {"nested": "dict-held-secret"}, 1.5e300]
+)
+def test_a_secret_of_the_wrong_type_is_never_printed(value: Any) -> None:
+    findings = validate_entry(entry("4.39", client_secret=value), "4.39")
+    assert any(f.code == "type-invalid" for f in findings)
+    shown = " ".join(f"{f.message} {f.hint}" for f in findings)
+    for part in ("98765432109876", "list-held-secret", "dict-held-secret", "1.5e+300"):
+        assert part not in shown

@@ -62,6 +62,12 @@ def _shown(text: str) -> str:
     return yaml_scalar(text)
 
 
+def _is_secret_name(name: str) -> bool:
+    from oidcsetup.providers.authelia.redact import is_sensitive_name
+
+    return is_sensitive_name(name)
+
+
 def _has_control(text: str) -> bool:
     import unicodedata
 
@@ -199,10 +205,12 @@ def _check_types(values: dict[str, Any], model: VersionModel, out: _Collector) -
                 "list": "a list of strings",
                 "uris": "a list of URIs",
             }.get(spec.kind, "another type")
+            # a secret of the wrong type (client_secret: 123456) is named, never printed
+            seen = "" if spec.kind == "digest" or _is_secret_name(shown) else f" {value!r}"
             out.add(
                 "error",
                 "type-invalid",
-                f"option '{shown}' must be {expected}, not {type(value).__name__} {value!r}",
+                f"option '{shown}' must be {expected}, not {type(value).__name__}{seen}",
             )
             del values[key]
             continue
