@@ -1,4 +1,24 @@
-"""Safe file writes: atomic replace, same mode and owner, timestamped backup, writer lock."""
+"""Safe file writes: every name looked up in a folder opened once, never through a symlink.
+
+oidcsetup runs as root beside folders another user can write (Matomo's ``config/`` belongs to
+the web server's user). Such a user can swap ``config.ini.php`` for a symlink to a root-only
+file between the moment we check the file and the moment we write it. So:
+
+- a symlink the user points us at is resolved ONCE (``open_target``), before anything is read;
+  from then on the folder is held as a file descriptor, opened component by component from
+  ``/`` with ``O_NOFOLLOW`` (a component that became a symlink since is refused);
+- the file is read, the backup and the temp file are created, and the temp file is renamed over
+  the file, all relative to that descriptor (``dir_fd``), with ``O_NOFOLLOW`` / ``O_EXCL``: a
+  symlink or hard link planted at the name is replaced, never written through;
+- right before the rename, the file at the name must still be the one that was read
+  (``(st_dev, st_ino)`` and content), or nothing is written;
+- the writer lock is an ``flock`` on the folder itself: no lock file is created (none to leave
+  behind, none for a planted symlink to redirect).
+
+Owner and mode of the replaced file are kept (set on the temp file's descriptor). Backups sit
+beside the file (``<name>.bak-<UTC stamp>[.php]``, mode 0600, owned by the running user) and
+only the newest ``keep_backups`` of them are kept.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +26,21 @@ import contextlib
 import errno
 import fcntl
 import os
-import tempfile
+import re
+import secrets
+import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from oidcsetup.errors import ApplyError
+from oidcsetup.errors import ApplyError, InputError
+
+DEFAULT_KEEP_BACKUPS = 5
+"""Backups of one file kept by default (older ones are removed after a successful write)."""
+
+_BACKUP_RE = re.compile(r"\.bak-(\d{8}T\d{6}Z)(?:-(\d+))?(?:\.php)?\Z")
 
 
 def backup_path(path: Path, now: datetime | None = None) -> Path:
@@ -23,13 +51,17 @@ def backup_path(path: Path, now: datetime | None = None) -> Path:
     folder runs it as PHP and shows nothing; a backup named ``*.bak-<stamp>`` would be served
     as plain text, database password and client secret included.
     """
+    return path.with_name(_backup_name(path.name, lambda name: path.with_name(name).exists(), now))
+
+
+def _backup_name(name: str, taken: Callable[[str], bool], now: datetime | None = None) -> str:
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    suffix = ".php" if path.suffix == ".php" else ""
-    candidate = path.with_name(f"{path.name}.bak-{stamp}{suffix}")
+    suffix = ".php" if name.endswith(".php") else ""
+    candidate = f"{name}.bak-{stamp}{suffix}"
     counter = 1
-    while candidate.exists():
+    while taken(candidate):
         counter += 1
-        candidate = path.with_name(f"{path.name}.bak-{stamp}-{counter}{suffix}")
+        candidate = f"{name}.bak-{stamp}-{counter}{suffix}"
     return candidate
 
 
@@ -40,7 +72,295 @@ def _describe(exc: OSError) -> str:
         return "permission denied"
     if exc.errno == errno.EROFS:
         return "the file system is read-only"
+    if exc.errno == errno.ELOOP:
+        return "it is a symlink that appeared after the path was resolved"
     return exc.strerror or str(exc)
+
+
+def resolve_target(path: Path | str) -> Path:
+    """The absolute path a deliberate symlink points at (resolved once, before planning)."""
+    return Path(os.path.realpath(os.path.abspath(path)))
+
+
+def _open_directory(directory: Path) -> int:
+    """Open ``directory`` (absolute, already resolved) without following any symlink in it."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open("/", flags)
+    try:
+        for part in directory.parts[1:]:
+            try:
+                nxt = os.open(part, flags, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise ApplyError(
+                        f"cannot use folder {directory}: {part!r} was replaced by a symlink or a "
+                        "file after the path was resolved; nothing was written",
+                        hint="check who else can write the folders on that path, then run the "
+                        "command again",
+                    ) from None
+                raise
+            os.close(fd)
+            fd = nxt
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+@dataclass(frozen=True)
+class FileIdentity:
+    """What a file was when it was read: the same name must still be this file at the write."""
+
+    dev: int
+    ino: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> FileIdentity:
+        return cls(st.st_dev, st.st_ino)
+
+
+class TargetFile:
+    """One file, reached through its folder's descriptor; see the module docstring."""
+
+    def __init__(self, requested: Path, real: Path, dir_fd: int) -> None:
+        self.requested = requested  # what the user gave (may be a deliberate symlink)
+        self.path = real  # where it resolved to, once
+        self.name = real.name
+        self.dir_fd = dir_fd
+        self._read: tuple[FileIdentity, bytes] | None = None
+        self._was_read = False
+
+    # -- reading
+
+    def _open_file(self) -> tuple[int, os.stat_result] | None:
+        try:
+            fd = os.open(
+                self.name,
+                os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                dir_fd=self.dir_fd,
+            )
+        except FileNotFoundError:
+            return None
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise InputError(
+                f"{self.path} is not a regular file", hint="give the path of the file itself"
+            )
+        return fd, st
+
+    def _current(self) -> tuple[FileIdentity, bytes] | None:
+        try:
+            opened = self._open_file()
+        except OSError as exc:
+            raise ApplyError(f"cannot read {self.path}: {_describe(exc)}") from None
+        if opened is None:
+            return None
+        fd, st = opened
+        with os.fdopen(fd, "rb") as handle:
+            return FileIdentity.of(st), handle.read()
+
+    def read(self) -> bytes | None:
+        """The file's bytes (None when it does not exist); remembered for the write's check."""
+        self._read = self._current()
+        self._was_read = True
+        return self._read[1] if self._read else None
+
+    def stat(self) -> os.stat_result | None:
+        try:
+            return os.stat(self.name, dir_fd=self.dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+
+    def _check_unchanged(self, now: tuple[FileIdentity, bytes] | None) -> None:
+        before = self._read
+        if (before is None) != (now is None) or (
+            before is not None and now is not None and before != now
+        ):
+            raise ApplyError(
+                f"{self.requested} changed while it was being updated; nothing was written",
+                hint="run the command again",
+            )
+
+    # -- writing
+
+    def replace(
+        self,
+        data: bytes,
+        *,
+        mode: int | None = None,
+        backup: bool = True,
+        keep_backups: int | None = DEFAULT_KEEP_BACKUPS,
+    ) -> Path | None:
+        """Replace the file with ``data`` atomically; returns the backup made (or None).
+
+        When ``read()`` was called, the file at the name must still be what it returned (same
+        device and inode, same bytes), checked right before the rename. Keeps the existing
+        file's mode and owner (``mode`` applies to a new file, or forces one). On any error the
+        file is untouched and no temp file or backup is left.
+        """
+        current = self._current()
+        if self._was_read:
+            self._check_unchanged(current)
+        existing_st = None
+        if current is not None:
+            existing_st = os.stat(self.name, dir_fd=self.dir_fd, follow_symlinks=False)
+        saved: str | None = None
+        tmp: str | None = None
+        renamed = False
+        try:
+            if backup and current is not None:
+                saved = _backup_name(self.name, self._exists)
+                self._create(saved, current[1], 0o600)
+            tmp = f".{self.name}.{secrets.token_hex(6)}.tmp"
+            fd = os.open(
+                tmp,
+                os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                0o600,
+                dir_fd=self.dir_fd,
+            )
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                if existing_st is not None:
+                    os.fchmod(fd, mode if mode is not None else stat.S_IMODE(existing_st.st_mode))
+                    with contextlib.suppress(PermissionError):
+                        os.fchown(fd, existing_st.st_uid, existing_st.st_gid)
+                else:
+                    os.fchmod(fd, mode if mode is not None else 0o644)
+                os.fsync(fd)
+                written = FileIdentity.of(os.fstat(fd))
+            # The last look before the rename: still the file we read (or still absent).
+            if self._was_read:
+                self._check_unchanged(self._current())
+            os.rename(tmp, self.name, src_dir_fd=self.dir_fd, dst_dir_fd=self.dir_fd)
+            tmp, renamed = None, True
+            now = os.stat(self.name, dir_fd=self.dir_fd, follow_symlinks=False)
+            if FileIdentity.of(now) != written:  # the temp name was swapped before the rename
+                raise ApplyError(
+                    f"{self.requested} was replaced by another writer during the update",
+                    hint="check who else can write its folder, then run the command again",
+                )
+            with contextlib.suppress(OSError):
+                os.fsync(self.dir_fd)
+        except BaseException as exc:
+            if saved is not None and not renamed:  # nothing replaced: the backup is no use
+                with contextlib.suppress(OSError):
+                    os.unlink(saved, dir_fd=self.dir_fd)
+            if isinstance(exc, OSError):
+                raise ApplyError(
+                    f"cannot write {self.requested}: {_describe(exc)}; the file was left unchanged",
+                    hint="check free space and permissions of the file and its folder",
+                ) from None
+            raise
+        finally:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp, dir_fd=self.dir_fd)
+        self._read = None
+        self._was_read = False
+        if saved is not None and keep_backups is not None:
+            self.rotate_backups(keep_backups)
+        return self.path.with_name(saved) if saved else None
+
+    def _exists(self, name: str) -> bool:
+        try:
+            os.stat(name, dir_fd=self.dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def _create(self, name: str, data: bytes, mode: int) -> None:
+        fd = os.open(
+            name,
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+            mode,
+            dir_fd=self.dir_fd,
+        )
+        # Owner-only, whatever the original's mode: the files we back up (config.ini.php,
+        # Authelia's configuration.yml, the profile) hold passwords and keys.
+        os.fchmod(fd, mode)  # the umask may only remove bits; make it exact
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    # -- backups
+
+    def backups(self) -> list[Path]:
+        """Backups of this file made by oidcsetup (regular files we own), oldest first."""
+        found: list[tuple[str, int, str]] = []
+        prefix = self.name + ".bak-"
+        for entry in os.listdir(self.dir_fd):
+            if not entry.startswith(prefix):
+                continue
+            match = _BACKUP_RE.fullmatch(entry, len(self.name))
+            if match is None:
+                continue
+            try:
+                st = os.stat(entry, dir_fd=self.dir_fd, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+                continue
+            found.append((match.group(1), int(match.group(2) or 1), entry))
+        return [self.path.with_name(name) for _, _, name in sorted(found)]
+
+    def rotate_backups(self, keep: int) -> list[Path]:
+        """Remove all but the newest ``keep`` backups; returns what was removed."""
+        old = self.backups()
+        removed = old[: max(0, len(old) - max(keep, 0))]
+        for path in removed:
+            with contextlib.suppress(OSError):
+                os.unlink(path.name, dir_fd=self.dir_fd)
+        return removed
+
+    # -- locking
+
+    def lock(self, timeout: float = 10.0) -> None:
+        """An exclusive ``flock`` on the folder against a concurrent oidcsetup writer."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(self.dir_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise ApplyError(
+                        f"{self.requested} is locked by another oidcsetup process",
+                        hint="wait for it to finish, then run the command again",
+                    ) from None
+                time.sleep(0.05)
+            except OSError as exc:
+                raise ApplyError(f"cannot lock {self.requested}: {_describe(exc)}") from None
+
+
+@contextlib.contextmanager
+def open_target(
+    path: Path | str, *, lock: bool = False, timeout: float = 10.0
+) -> Iterator[TargetFile]:
+    """Resolve ``path`` once, open its folder, optionally lock it; yields the ``TargetFile``.
+
+    Use one ``open_target`` for the whole read-plan-write cycle: read with ``target.read()``,
+    write with ``target.replace()``; the write refuses when the file changed in between.
+    """
+    requested = Path(path)
+    real = resolve_target(requested)
+    try:
+        dir_fd = _open_directory(real.parent)
+    except FileNotFoundError:
+        raise InputError(
+            f"folder {real.parent} does not exist", hint="create it, or fix the path"
+        ) from None
+    except OSError as exc:
+        raise ApplyError(f"cannot open folder {real.parent}: {_describe(exc)}") from None
+    try:
+        target = TargetFile(requested, real, dir_fd)
+        if lock:
+            target.lock(timeout)
+        yield target
+    finally:
+        os.close(dir_fd)  # also releases the lock
 
 
 def atomic_write_bytes(
@@ -49,104 +369,42 @@ def atomic_write_bytes(
     *,
     mode: int | None = None,
     backup: bool = True,
+    keep_backups: int | None = DEFAULT_KEEP_BACKUPS,
 ) -> Path | None:
-    """Replace ``path`` with ``data`` atomically (temp file in the same folder, fsync, rename).
+    """Replace ``path`` with ``data`` atomically, the old content backed up; returns the backup.
 
-    A symlink is followed: its target is replaced (and backed up beside the target).
-
-    Keeps the existing file's mode and owner (``mode`` applies to a new file, or forces one).
-    With ``backup``, the old content is first copied to a timestamped backup (mode 0600, owned by
-    the running user), which is returned.
-    On any error the original file is untouched and the temp file removed.
+    A symlink at ``path`` is resolved once and its target replaced; nothing else is ever
+    followed (see the module docstring). Callers that read the file first and must refuse a
+    concurrent change use ``open_target`` instead.
     """
-    # A symlinked file (a mounted or generated configuration.yml) is written through to its
-    # target: replacing the link itself would leave what the service reads unchanged.
-    path = Path(os.path.realpath(path)) if Path(path).is_symlink() else Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    existing: os.stat_result | None
-    try:
-        existing = path.stat()
-    except FileNotFoundError:
-        existing = None
-    except OSError as exc:
-        raise ApplyError(f"cannot write {path}: {_describe(exc)}") from None
-    saved: Path | None = None
-    tmp_name: str | None = None
-    try:
-        if backup and existing is not None:
-            saved = backup_path(path)
-            old = path.read_bytes()
-            # Owner-only, whatever the original's mode: the files we back up (config.ini.php,
-            # Authelia's configuration.yml, the profile) hold passwords and keys, and a backup
-            # has no reason to be readable by the web server or other users.
-            fd = os.open(saved, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            os.fchmod(fd, 0o600)  # the umask may only remove bits; make it exact
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(old)
-                handle.flush()
-                os.fsync(handle.fileno())
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if existing is not None:
-            os.chmod(tmp_name, mode if mode is not None else existing.st_mode & 0o7777)
-            with contextlib.suppress(PermissionError):
-                os.chown(tmp_name, existing.st_uid, existing.st_gid)
-        else:
-            os.chmod(tmp_name, mode if mode is not None else 0o644)
-        os.replace(tmp_name, path)
-        tmp_name = None
-        with contextlib.suppress(OSError):
-            dir_fd = os.open(directory, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-    except OSError as exc:
-        if saved is not None:
-            with contextlib.suppress(OSError):
-                saved.unlink()
-            saved = None
-        raise ApplyError(
-            f"cannot write {path}: {_describe(exc)}; the file was left unchanged",
-            hint="check free space and permissions of the file and its folder",
-        ) from None
-    finally:
-        if tmp_name is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
-    return saved
+    with open_target(path) as target:
+        return target.replace(data, mode=mode, backup=backup, keep_backups=keep_backups)
 
 
 def atomic_write_text(
-    path: Path, text: str, *, mode: int | None = None, backup: bool = True
+    path: Path,
+    text: str,
+    *,
+    mode: int | None = None,
+    backup: bool = True,
+    keep_backups: int | None = DEFAULT_KEEP_BACKUPS,
 ) -> Path | None:
-    return atomic_write_bytes(path, text.encode("utf-8"), mode=mode, backup=backup)
+    return atomic_write_bytes(
+        path, text.encode("utf-8"), mode=mode, backup=backup, keep_backups=keep_backups
+    )
 
 
 @contextlib.contextmanager
 def file_lock(path: Path, timeout: float = 10.0) -> Iterator[None]:
-    """An exclusive advisory lock on ``<path>.lock`` against a concurrent oidcsetup writer."""
-    lock_path = path.with_name(f".{path.name}.oidcsetup.lock")
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise ApplyError(f"cannot lock {path}: {_describe(exc)}") from None
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise ApplyError(
-                        f"{path} is locked by another oidcsetup process",
-                        hint="wait for it to finish, then run the command again",
-                    ) from None
-                time.sleep(0.05)
+    """An exclusive lock against a concurrent oidcsetup writer of ``path`` (on its folder).
+
+    No lock file is created: the lock is an ``flock`` on the folder's descriptor.
+    """
+    with open_target(path, lock=True, timeout=timeout):
         yield
-    finally:
-        os.close(fd)
+
+
+def rotate_backups(path: Path, keep: int) -> list[Path]:
+    """Keep only the newest ``keep`` backups of ``path`` made by oidcsetup; returns the removed."""
+    with open_target(path) as target:
+        return target.rotate_backups(keep)

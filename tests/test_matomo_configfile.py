@@ -247,6 +247,12 @@ def test_secret_as_env_reference(config: Path) -> None:
         if c.setting == "clientSecret"
     )
     assert change.action is Action.CHANGE
+    # ... but the reference the user chose is kept over a plain secret (issue 10 item 9)
+    kept = apply_config(config, literal)
+    assert kept.kept_references == ("clientSecret = ${MATOMO_OIDC_CLIENT_SECRET}",)
+    assert 'clientSecret = "${MATOMO_OIDC_CLIENT_SECRET}"\n' in config.read_text()
+    # where the file holds no reference, the literal is written as a literal
+    config.write_text(MATOMO_CONFIG)
     apply_config(config, literal)
     text = config.read_text()
     assert 'clientSecret = "&#36;{MATOMO_OIDC_CLIENT_SECRET}"' in text
@@ -426,10 +432,10 @@ def test_missing_file_and_folder(tmp_path: Path) -> None:
 
 
 def test_failed_rename_leaves_the_old_file(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def boom(src: Any, dst: Any) -> None:
+    def boom(src: Any, dst: Any, **_: Any) -> None:
         raise OSError(errno.EIO, "I/O error")
 
-    monkeypatch.setattr(os, "replace", boom)
+    monkeypatch.setattr(os, "rename", boom)
     with pytest.raises(ApplyError, match="left unchanged"):
         apply_config(config, desired("s"))
     monkeypatch.undo()
@@ -506,8 +512,9 @@ def test_restore_puts_the_backup_back(config: Path) -> None:
     assert result.backup is not None
     saved = restore_config(config, result.backup)
     assert config.read_text() == MATOMO_CONFIG
-    assert saved is not None and "[LoginOIDC]" in saved.read_text()
-    assert restore_config(config, result.backup) is None  # already equal: nothing to do
+    assert saved.backup is not None and "[LoginOIDC]" in saved.backup.read_text()
+    assert {c.setting for c in saved.plan.pending} >= {"clientId", "Plugins[]"}
+    assert not restore_config(config, result.backup).written  # already equal: nothing to do
     bogus = config.parent / "bogus"
     bogus.write_text("[x]\n")
     with pytest.raises(InputError, match="not a Matomo config"):

@@ -19,6 +19,7 @@ from oidcsetup.cli.gen_matomo import build_settings, matomo_settings_options
 from oidcsetup.cli.options import database_requested
 from oidcsetup.cli.secret import prompt_client_secret
 from oidcsetup.errors import UsageError, ValidationError
+from oidcsetup.fileio import DEFAULT_KEEP_BACKUPS
 
 if TYPE_CHECKING:
     from oidcsetup.apps.matomo.database import DbSettings, MatomoDatabase
@@ -130,6 +131,15 @@ class _Report:
     show_envvar=True,
     help="Where database backups go (mode 0600). Default: ~/.local/state/oidcsetup/backups.",
 )
+@click.option(
+    "--keep-backups",
+    type=click.IntRange(min=1),
+    default=DEFAULT_KEEP_BACKUPS,
+    show_default=True,
+    envvar="OIDCSETUP_KEEP_BACKUPS",
+    show_envvar=True,
+    help="Backups of config.ini.php kept beside it (older ones are removed after a write).",
+)
 @matomo_settings_options
 @click.pass_obj
 def apply_matomo_command(app: AppContext, **kwargs: Any) -> None:
@@ -163,6 +173,7 @@ def _run(
     show_secrets: bool,
     secret_as_env: str | None,
     backup_dir: Path | None,
+    keep_backups: int,
     **integration_options: Any,
 ) -> None:
     if dry_run and check:
@@ -207,6 +218,7 @@ def _run(
                 db,
                 write=mode == "apply",
                 backup_dir=backup_dir or default_backup_dir(),
+                keep_backups=keep_backups,
             )
         else:
             _apply(
@@ -224,6 +236,7 @@ def _run(
                 secret_as_env=secret_as_env,
                 backup_dir=backup_dir or default_backup_dir(),
                 write=mode == "apply",
+                keep_backups=keep_backups,
             )
     finally:
         if db is not None:
@@ -288,6 +301,7 @@ def _restore(
     *,
     write: bool,
     backup_dir: Path,
+    keep_backups: int,
 ) -> None:
     from oidcsetup.apps.matomo.plan import diff_settings
 
@@ -316,35 +330,16 @@ def _restore(
         report.targets.append({**result.to_json(True), "restored_from": str(backup)})
         return
     assert config_path is not None
-    from oidcsetup.apps.matomo.configfile import MatomoConfig, restore_config
+    from oidcsetup.apps.matomo.configfile import restore_config
 
-    try:
-        saved_config = MatomoConfig.parse(backup.read_bytes(), backup)
-    except OSError as exc:
-        from oidcsetup.errors import InputError
-
-        raise InputError(
-            f"cannot read backup {backup}: {exc.strerror}",
-            hint="give the path of a backup an earlier apply printed (config.ini.php.bak-*)",
-        ) from None
-    current = MatomoConfig.load(config_path)
-    plan = diff_settings(
-        current.current_settings(),
-        saved_config.current_settings(),
-        prune=True,
-        target=f"config:{config_path}",
-    )
-    report.plans.append(plan)
-    written, previous = False, None
-    if write:
-        identical = current.data == saved_config.data
-        previous = restore_config(config_path, backup)
-        written = not identical
+    # Only [LoginOIDC] is put back (what the plan shows); the rest of the file stays as it is.
+    restored = restore_config(config_path, backup, dry_run=not write, keep_backups=keep_backups)
+    report.plans.append(restored.plan)
     report.targets.append(
         {
-            **plan.to_json(True),
-            "written": written,
-            "backup": str(previous) if previous else None,
+            **restored.plan.to_json(True),
+            "written": restored.written,
+            "backup": str(restored.backup) if restored.backup else None,
             "restored_from": str(backup),
         }
     )
@@ -369,6 +364,7 @@ def _apply(
     secret_as_env: str | None,
     backup_dir: Path,
     write: bool,
+    keep_backups: int,
 ) -> None:
     from oidcsetup.apps.matomo.configfile import MatomoConfig, apply_config
     from oidcsetup.apps.matomo.settings import (
@@ -393,6 +389,14 @@ def _apply(
             config_path, desired, prune=prune, activate=activate, dry_run=True, current=config_doc
         )
         config_plan = dry.plan
+        for kept in dry.kept_references:
+            report.warn(
+                "secret-reference-kept",
+                f"config.ini.php keeps {kept}: the reference you chose is not replaced by the "
+                "plaintext; Matomo reads the secret from that variable",
+                "make sure the variable holds the client secret in Matomo's environment, or "
+                "remove the line to have the plaintext written",
+            )
         if dry.activation is not None:
             report.activation = dry.activation.to_json()
     desired_db = {k: stored_form(v) for k, v in desired.items() if not isinstance(v, EnvRef)}
@@ -545,7 +549,12 @@ def _apply(
                 done.append(f"database (backup {db_result.backup})")
         if config_path is not None:
             result = apply_config(
-                config_path, desired, prune=prune, activate=activate, current=config_doc
+                config_path,
+                desired,
+                prune=prune,
+                activate=activate,
+                current=config_doc,
+                keep_backups=keep_backups,
             )
             report.targets.insert(
                 0,

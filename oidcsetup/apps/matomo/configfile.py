@@ -50,7 +50,7 @@ from oidcsetup.apps.matomo.settings import (
     stored_form,
 )
 from oidcsetup.errors import ApplyError, InputError
-from oidcsetup.fileio import atomic_write_bytes, file_lock
+from oidcsetup.fileio import DEFAULT_KEEP_BACKUPS, TargetFile, open_target, resolve_target
 
 HEADER_RE = re.compile(r"\A\ufeff?;\s*<\?php\s+exit;?\s*\?>")
 HEADER_LINE = "; <?php exit; ?> DO NOT REMOVE THIS LINE"
@@ -127,6 +127,7 @@ class MatomoConfig:
     data: bytes
     text: str
     document: IniDocument
+    resolved: Path | None = None  # where ``path`` resolved to when it was loaded
 
     @classmethod
     def parse(cls, data: bytes, path: Path | str = "config.ini.php") -> MatomoConfig:
@@ -155,21 +156,24 @@ class MatomoConfig:
 
     @classmethod
     def load(cls, path: Path | str) -> MatomoConfig:
+        """Read and parse the file; a symlink is resolved once (``resolved``), then not followed."""
         path = Path(path)
+        if path.is_dir():
+            raise InputError(f"{path} is a folder", hint="give the file config/config.ini.php")
         try:
-            data = path.read_bytes()
-        except FileNotFoundError:
+            with open_target(path) as target:
+                data = target.read()
+                resolved = target.path
+        except ApplyError as exc:  # a read error is a problem of the input, not of a write
+            raise InputError(exc.message, exc.hint) from None
+        if data is None:
             raise InputError(
                 f"Matomo config file {path} does not exist",
                 hint="give the path of config/config.ini.php inside Matomo's folder",
-            ) from None
-        except IsADirectoryError:
-            raise InputError(
-                f"{path} is a folder", hint="give the file config/config.ini.php"
-            ) from None
-        except OSError as exc:
-            raise InputError(f"cannot read {path}: {exc.strerror}") from None
-        return cls.parse(data, path)
+            )
+        config = cls.parse(data, path)
+        config.resolved = resolved
+        return config
 
     # -- [LoginOIDC]
 
@@ -405,15 +409,21 @@ def render_config(
     plan = plan_config(config, desired, prune=prune)
     pending = {c.setting: c for c in plan.pending}
 
-    oidc_indexes = [i for i, s in enumerate(document.sections) if s.name == PLUGIN]
-    entries: dict[str, list[IniEntry]] = {}
-    for i in oidc_indexes:
-        for entry in document.sections[i].entries:
-            entries.setdefault(entry.key, []).append(entry)
+    # Only the last [LoginOIDC] counts: PHP drops earlier ones whole (IniDocument.section).
+    # Our keys in earlier, dead sections are removed so that nobody mistakes them for live.
+    oidc_indexes = [i for i, s in enumerate(document.sections) if s.name == PLUGIN][-1:]
+    live: dict[str, list[IniEntry]] = {}
+    dead: dict[str, list[IniEntry]] = {}
+    for section in document.sections_named(PLUGIN):
+        into = live if section is document.section(PLUGIN) else dead
+        for entry in section.entries:
+            into.setdefault(entry.key, []).append(entry)
 
     new_lines: list[str] = []
     for name, change in pending.items():
-        existing = entries.get(name, [])
+        existing = live.get(name, [])
+        for entry in dead.get(name, []):
+            edit.drop(entry)
         if change.action is Action.REMOVE:
             for entry in existing:
                 edit.drop(entry)
@@ -515,6 +525,8 @@ class ConfigApplyResult:
     backup: Path | None
     activation: Activation | None
     path: Path
+    # ${NAME} references of the file kept over the plain value asked for (keep_env_references)
+    kept_references: tuple[str, ...] = ()
 
     def to_json(self, show_secrets: bool = False) -> dict[str, Any]:
         return {
@@ -523,18 +535,62 @@ class ConfigApplyResult:
             "written": self.written,
             "backup": str(self.backup) if self.backup else None,
             "activation": self.activation.to_json() if self.activation else None,
+            "kept_references": list(self.kept_references),
         }
 
 
-def _check_writable(path: Path) -> None:
-    try:
-        mode = path.stat().st_mode
-    except OSError as exc:
-        raise ApplyError(f"cannot write {path}: {exc.strerror}") from None
-    if not mode & 0o222 or not os.access(path, os.W_OK):
+def _check_writable(target: TargetFile) -> None:
+    """Refuse, naming the cause, when the file cannot be replaced (before any backup is made)."""
+    path = target.requested
+    st = target.stat()
+    if st is None:
+        raise ApplyError(f"{path} disappeared while it was being updated; nothing was written")
+    flags = _inode_flags(target)
+    if flags & (_FS_IMMUTABLE_FL | _FS_APPEND_FL):
+        kind = "immutable" if flags & _FS_IMMUTABLE_FL else "append-only"
+        letter = "i" if flags & _FS_IMMUTABLE_FL else "a"
+        raise ApplyError(
+            f"{path} is marked {kind} (chattr +{letter}); nothing was changed",
+            hint=f"if it should be changed, run chattr -{letter} {path} as root first",
+        )
+    mode = st.st_mode
+    if not mode & 0o222 or not os.access(target.name, os.W_OK, dir_fd=target.dir_fd):
         raise ApplyError(
             f"{path} is read-only (mode {mode & 0o777:04o}); nothing was changed",
             hint="make it writable for this user (e.g. chmod u+w), or run as the file's owner",
+        )
+
+
+# linux/fs.h: FS_IOC_GETFLAGS and the inode flags chattr sets (+i, +a).
+_FS_IOC_GETFLAGS = 0x80086601
+_FS_IMMUTABLE_FL = 0x00000010
+_FS_APPEND_FL = 0x00000020
+
+
+def _inode_flags(target: TargetFile) -> int:
+    """The file's chattr flags (0 where the file system has none, e.g. tmpfs before Linux 6.0)."""
+    import array
+    import fcntl
+
+    try:
+        fd = os.open(target.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=target.dir_fd)
+    except OSError:
+        return 0
+    try:
+        buf = array.array("i", [0])  # the kernel reads and writes an int here
+        fcntl.ioctl(fd, _FS_IOC_GETFLAGS, buf, True)
+        return int(buf[0])
+    except OSError:
+        return 0
+    finally:
+        os.close(fd)
+
+
+def _refuse_global_ini(path: Path, resolved: Path) -> None:
+    if resolved.name == "global.ini.php" or path.name == "global.ini.php":
+        raise InputError(
+            f"{path} is Matomo's global.ini.php, which Matomo replaces on every upgrade",
+            hint="give config/config.ini.php (in the same folder) instead",
         )
 
 
@@ -548,52 +604,101 @@ def apply_config(
     global_ini: Path | None = None,
     lock_timeout: float = 10.0,
     current: MatomoConfig | None = None,
+    keep_backups: int | None = DEFAULT_KEEP_BACKUPS,
 ) -> ConfigApplyResult:
     """Read, plan and (unless ``dry_run`` or in sync) write config.ini.php, under a lock.
 
     The write is atomic (temp file, fsync, rename) with the file's mode and owner and a
-    timestamped backup of the old content. A symlinked config is written through to its target.
-    Nothing is written, and no backup made, when nothing would change.
+    timestamped backup of the old content (the newest ``keep_backups`` are kept). A symlinked
+    config is resolved once, before it is read; then nothing is followed (fileio.py).
+    Nothing is written, and no backup made, when nothing would change. ``dry_run`` needs
+    read access only: no lock is taken and nothing is created.
 
     ``current`` is the file as the caller already read it (``MatomoConfig.load(path)``): it is
-    planned from instead of parsing the file again. The one re-read of the file under the lock,
-    just before the write, still refuses to write when any other writer changed it since.
+    planned from instead of parsing the file again. The file is read again under the lock and
+    checked once more right before the rename: the write refuses when anyone changed it since.
+
+    A ``clientSecret = "${NAME}"`` already in the file is kept when a plain secret is desired
+    (the reference is the user's choice): see ``ConfigApplyResult.kept_references``.
     """
     path = Path(path)
-    real = Path(os.path.realpath(path))
-    with file_lock(real, timeout=lock_timeout):
-        config = replace(current if current is not None else MatomoConfig.load(real), path=path)
-        plan = plan_config(config, desired, prune=prune)
+    resolved = current.resolved if current is not None and current.resolved else None
+    resolved = resolved or resolve_target(path)
+    _refuse_global_ini(path, resolved)
+    if dry_run:
+        config = replace(current if current is not None else MatomoConfig.load(resolved), path=path)
+        wanted, kept = keep_env_references(config, desired)
+        plan = plan_config(config, wanted, prune=prune)
+        _, activation = render_config(
+            config, wanted, prune=prune, activate=activate, global_ini=global_ini
+        )
+        return ConfigApplyResult(plan, False, None, activation, path, kept)
+    with open_target(resolved, lock=True, timeout=lock_timeout) as target:
+        target.requested = path
+        data_now = target.read()
+        if data_now is None:
+            raise InputError(
+                f"Matomo config file {path} does not exist",
+                hint="give the path of config/config.ini.php inside Matomo's folder",
+            )
+        if current is not None and data_now != current.data:
+            raise ApplyError(
+                f"{path} changed while it was being updated; nothing was written",
+                hint="run the command again",
+            )
+        config = replace(
+            current if current is not None else MatomoConfig.parse(data_now, path), path=path
+        )
+        wanted, kept = keep_env_references(config, desired)
+        plan = plan_config(config, wanted, prune=prune)
         text, activation = render_config(
-            config, desired, prune=prune, activate=activate, global_ini=global_ini
+            config, wanted, prune=prune, activate=activate, global_ini=global_ini
         )
         data = text.encode("utf-8")
-        if dry_run or data == config.data:
-            return ConfigApplyResult(plan, False, None, activation, path)
+        if data == config.data:
+            return ConfigApplyResult(plan, False, None, activation, path, kept)
         # What we wrote must read back as planned, or we do not write it.
         check = MatomoConfig.parse(data, path)
-        after = plan_config(check, desired, prune=prune)
+        after = plan_config(check, wanted, prune=prune)
         if not after.in_sync:  # pragma: no cover - a bug guard
             raise ApplyError(
                 f"internal check failed: the new {path} would not read back as planned",
                 hint="nothing was written; report this with --debug output",
             )
-        _check_writable(real)
-        if real.read_bytes() != config.data:  # changed since it was read (``current``: by anyone)
-            raise ApplyError(
-                f"{path} changed while it was being updated; nothing was written",
-                hint="run the command again",
-            )
-        backup = atomic_write_bytes(real, data, backup=True)
-        return ConfigApplyResult(plan, True, backup, activation, path)
+        _check_writable(target)
+        backup = target.replace(data, backup=True, keep_backups=keep_backups)
+        return ConfigApplyResult(plan, True, backup, activation, path, kept)
 
 
-def restore_config(
-    path: Path | str, backup: Path | str, *, lock_timeout: float = 10.0
-) -> Path | None:
-    """Put a backup back in place (atomically, under the lock); returns the backup of what was there."""
-    path, backup = Path(path), Path(backup)
-    real = Path(os.path.realpath(path))
+def keep_env_references(
+    config: MatomoConfig, desired: Mapping[str, SettingValue]
+) -> tuple[dict[str, SettingValue], tuple[str, ...]]:
+    """``desired`` with a ``${NAME}`` clientSecret of the file kept over a plain secret.
+
+    The user chose to keep the secret out of the file; writing the plaintext over it would
+    undo that silently. Returns the settings to write and the references kept (``${NAME}``).
+    """
+    wanted = dict(desired)
+    kept: list[str] = []
+    have = config.login_oidc_values().get(SECRET_SETTING)
+    want = wanted.get(SECRET_SETTING)
+    if have is not None and have.is_env_reference and isinstance(want, str):
+        wanted[SECRET_SETTING] = EnvRef(have.env_refs[0])
+        kept.append(f"{SECRET_SETTING} = ${{{have.env_refs[0]}}}")
+    return wanted, tuple(kept)
+
+
+# --- restoring ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConfigRestoreResult:
+    plan: Plan
+    written: bool
+    backup: Path | None  # the backup of what was there before the restore
+
+
+def _load_backup(backup: Path) -> MatomoConfig:
     try:
         data = backup.read_bytes()
     except OSError as exc:
@@ -601,10 +706,129 @@ def restore_config(
             f"cannot read backup {backup}: {exc.strerror}",
             hint="give the path of a backup an earlier apply printed (config.ini.php.bak-*)",
         ) from None
-    MatomoConfig.parse(data, backup)  # refuse to restore something that is not a Matomo config
-    with file_lock(real, timeout=lock_timeout):
-        if real.exists():
-            _check_writable(real)
-            if real.read_bytes() == data:
-                return None
-        return atomic_write_bytes(real, data, backup=real.exists())
+    if data.lstrip().startswith(b"{"):
+        raise InputError(
+            f"{backup} is a database backup, not a config.ini.php backup",
+            hint="restore it with --db (and the database options), not --config",
+        )
+    try:
+        return MatomoConfig.parse(data, backup)
+    except InputError as exc:
+        raise InputError(
+            f"{backup} is not a backup of config.ini.php: {exc.message}",
+            hint="give a config.ini.php.bak-* file an earlier apply --config printed",
+        ) from None
+
+
+def _restored_text(current: MatomoConfig, saved: MatomoConfig) -> tuple[str, list[Change]]:
+    """The current file with only what the backup says about LoginOIDC put back.
+
+    That is the body of the [LoginOIDC] section PHP reads, and the ``Plugins[] = "LoginOIDC"`` /
+    ``PluginsInstalled[] = "LoginOIDC"`` lines. Every other line stays as it is now: what Matomo
+    or a person changed since the backup (a new salt, another plugin) is not reverted. Returns
+    the text and the activation changes (plan rows).
+    """
+    document = current.document
+    lines = list(document.lines)
+    eol = _eol(lines)
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += eol
+    edit = _Edit()
+    ours = document.section(PLUGIN)
+    theirs = saved.document.section(PLUGIN)
+    body: list[str] = []
+    if theirs is not None and theirs.entries:
+        body = list(saved.document.lines[theirs.header + 1 : theirs.entries[-1].end + 1])
+        body = [line if line.endswith(("\n", "\r")) else line + eol for line in body]
+    if ours is not None:
+        end = ours.entries[-1].end if ours.entries else ours.header
+        if theirs is None:  # the backup had no [LoginOIDC]: the section goes (and the blank
+            # line an apply put before it)
+            start = ours.header
+            if start > 0 and not lines[start - 1].strip():
+                start -= 1
+            edit.delete.update(range(start, end + 1))
+        else:
+            edit.delete.update(range(ours.header + 1, end + 1))
+            for line in body:
+                edit.insert_after(ours.header, line)
+    elif theirs is not None:
+        edit.tail.extend(([eol] if lines and lines[-1].strip() else []) + [f"[{PLUGIN}]{eol}"])
+        edit.tail.extend(body)
+    changes: list[Change] = []
+    now_state, then_state = current.plugin_state(), saved.plugin_state()
+    for name, active_now, active_then in (
+        ("Plugins", now_state.activated, then_state.activated),
+        ("PluginsInstalled", now_state.installed_flag, then_state.installed_flag),
+    ):
+        section = document.section(name)
+        ours_lines = [e for e in (section.entries if section else []) if e.key == name and e.array]
+        if active_now and not active_then:
+            mine = [e for e in ours_lines if e.value.decoded == PLUGIN]
+            for entry in mine:
+                edit.drop(entry)
+            if mine:
+                changes.append(Change(f"{name}[]", Action.REMOVE, PLUGIN, None))
+        elif active_then and not active_now and ours_lines:
+            edit.insert_after(ours_lines[-1].end, f"{name}[] = {encode_value(PLUGIN)}{eol}")
+            changes.append(Change(f"{name}[]", Action.ADD, None, PLUGIN))
+    if not (edit.delete or edit.after or edit.tail):
+        return current.text, changes
+    return edit.apply(lines), changes
+
+
+def plan_restore(current: MatomoConfig, saved: MatomoConfig) -> Plan:
+    """What a restore changes: [LoginOIDC] as PHP reads it now vs in the backup, activation."""
+    plan = diff_settings(
+        current.current_settings(),
+        saved.current_settings(),
+        prune=True,
+        target=f"config:{current.path}",
+    )
+    _, activation = _restored_text(current, saved)
+    return Plan(target=plan.target, changes=plan.changes + tuple(activation))
+
+
+def restore_config(
+    path: Path | str,
+    backup: Path | str,
+    *,
+    lock_timeout: float = 10.0,
+    dry_run: bool = False,
+    keep_backups: int | None = DEFAULT_KEEP_BACKUPS,
+) -> ConfigRestoreResult:
+    """Put the backup's [LoginOIDC] settings back (only those), atomically under the lock.
+
+    The rest of the file is left as it is now (see ``_restored_text``), so the plan
+    (``plan_restore``) is exactly what changes. Returns the plan, whether it wrote, and the
+    backup of what was there.
+    """
+    path, backup = Path(path), Path(backup)
+    resolved = resolve_target(path)
+    _refuse_global_ini(path, resolved)
+    saved = _load_backup(backup)
+    if dry_run:
+        current = replace(MatomoConfig.load(resolved), path=path)
+        return ConfigRestoreResult(plan_restore(current, saved), False, None)
+    with open_target(resolved, lock=True, timeout=lock_timeout) as target:
+        target.requested = path
+        data_now = target.read()
+        if data_now is None:
+            raise InputError(
+                f"Matomo config file {path} does not exist",
+                hint="give the path of config/config.ini.php inside Matomo's folder",
+            )
+        current = MatomoConfig.parse(data_now, path)
+        plan = plan_restore(current, saved)
+        data = _restored_text(current, saved)[0].encode("utf-8")
+        if data == data_now:
+            return ConfigRestoreResult(plan, False, None)
+        check = MatomoConfig.parse(data, path)
+        if check.current_settings() != saved.current_settings():  # pragma: no cover - bug guard
+            raise ApplyError(
+                f"internal check failed: the restored {path} would not read back as the backup",
+                hint="nothing was written; report this with --debug output",
+            )
+        _check_writable(target)
+        previous = target.replace(data, backup=True, keep_backups=keep_backups)
+        return ConfigRestoreResult(plan, True, previous)

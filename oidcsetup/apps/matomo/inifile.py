@@ -175,7 +175,12 @@ class IniDocument:
     preamble: list[IniEntry]  # entries before the first section
 
     def section(self, name: str) -> IniSection | None:
-        """The LAST section with this name (PHP merges repeated sections; later keys win)."""
+        """The section PHP reads for this name: the LAST one.
+
+        ``parse_ini_string($text, true)`` replaces a repeated section as a whole (checked with
+        php 8.2: ``[A] a=1 b=2 [A] a=3`` reads as ``A = {a: 3}``; tests/test_matomo_inifile.py
+        repeats it), and Matomo's IniReader calls exactly that. Earlier ones are dead text.
+        """
         found = None
         for section in self.sections:
             if section.name == name:
@@ -185,25 +190,29 @@ class IniDocument:
     def sections_named(self, name: str) -> list[IniSection]:
         return [s for s in self.sections if s.name == name]
 
+    def dead_sections(self, name: str) -> list[IniSection]:
+        """Repeated sections of this name that PHP ignores (all but the last)."""
+        return self.sections_named(name)[:-1]
+
     def values(self, name: str) -> dict[str, IniValue]:
-        """Scalar keys of every section with this name, as PHP merges them (last wins)."""
+        """Scalar keys of the section as PHP reads it (its last occurrence; later keys win)."""
         result: dict[str, IniValue] = {}
-        for section in self.sections_named(name):
-            for entry in section.entries:
-                if not entry.array:
-                    result[entry.key] = entry.value
-                else:
-                    result.pop(entry.key, None)
+        section = self.section(name)
+        for entry in section.entries if section is not None else ():
+            if not entry.array:
+                result[entry.key] = entry.value
+            else:
+                result.pop(entry.key, None)
         return result
 
     def array(self, section: str, key: str) -> list[str] | None:
-        """``key[] = v`` lines of a section (decoded), or None when the key is absent."""
+        """``key[] = v`` lines of the section PHP reads (decoded), or None when absent."""
         items: list[str] | None = None
-        for sec in self.sections_named(section):
-            for entry in sec.entries:
-                if entry.key == key and entry.array:
-                    items = [] if items is None else items
-                    items.append(entry.value.decoded)
+        sec = self.section(section)
+        for entry in sec.entries if sec is not None else ():
+            if entry.key == key and entry.array:
+                items = [] if items is None else items
+                items.append(entry.value.decoded)
         return items
 
 
