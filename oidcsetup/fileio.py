@@ -30,7 +30,7 @@ import re
 import secrets
 import stat
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,18 +51,27 @@ def backup_path(path: Path, now: datetime | None = None) -> Path:
     folder runs it as PHP and shows nothing; a backup named ``*.bak-<stamp>`` would be served
     as plain text, database password and client secret included.
     """
-    return path.with_name(_backup_name(path.name, lambda name: path.with_name(name).exists(), now))
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        names = []
+    return path.with_name(_backup_name(path.name, names, now))
 
 
-def _backup_name(name: str, taken: Callable[[str], bool], now: datetime | None = None) -> str:
+def _backup_name(name: str, existing: list[str], now: datetime | None = None) -> str:
+    """A backup name newer than every backup of ``name`` in ``existing`` with the same stamp
+    (a counter after the stamp), so that names sort in the order the backups were made."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     suffix = ".php" if name.endswith(".php") else ""
-    candidate = f"{name}.bak-{stamp}{suffix}"
-    counter = 1
-    while taken(candidate):
-        counter += 1
-        candidate = f"{name}.bak-{stamp}-{counter}{suffix}"
-    return candidate
+    counter = 0
+    for other in existing:
+        match = _BACKUP_RE.fullmatch(other, len(name)) if other.startswith(name) else None
+        if match is not None and match.group(1) == stamp:
+            counter = max(counter, int(match.group(2) or 1))
+    if counter == 0:
+        return f"{name}.bak-{stamp}{suffix}"
+    return f"{name}.bak-{stamp}-{counter + 1}{suffix}"
 
 
 def _describe(exc: OSError) -> str:
@@ -210,7 +219,7 @@ class TargetFile:
         renamed = False
         try:
             if backup and current is not None:
-                saved = _backup_name(self.name, self._exists)
+                saved = _backup_name(self.name, os.listdir(self.dir_fd))
                 self._create(saved, current[1], 0o600)
             tmp = f".{self.name}.{secrets.token_hex(6)}.tmp"
             fd = os.open(
@@ -262,13 +271,6 @@ class TargetFile:
         if saved is not None and keep_backups is not None:
             self.rotate_backups(keep_backups)
         return self.path.with_name(saved) if saved else None
-
-    def _exists(self, name: str) -> bool:
-        try:
-            os.stat(name, dir_fd=self.dir_fd, follow_symlinks=False)
-        except FileNotFoundError:
-            return False
-        return True
 
     def _create(self, name: str, data: bytes, mode: int) -> None:
         fd = os.open(

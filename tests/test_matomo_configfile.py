@@ -530,3 +530,103 @@ def test_render_is_pure(config: Path) -> None:
 
 def test_php_is_available_for_these_tests() -> None:
     require_php()
+
+
+# --- issue 10: the file as PHP reads it, restore, references, refusals -----------------------
+
+
+def test_two_login_oidc_sections_php_reads_the_last_and_so_do_we(config: Path) -> None:
+    """Issue 10 item 7: PHP's parse_ini_string (Matomo's IniReader) keeps the LAST of two
+    sections whole; 0.1.0 wrote into the first and then said "in sync"."""
+    require_php()
+    text = MATOMO_CONFIG + (
+        '\n[LoginOIDC]\nclientId = "old"\nclientSecret = "lost"\n\n[LoginOIDC]\nscope = "openid"\n'
+    )
+    config.write_text(text)
+    php = php_read_ini(text)["LoginOIDC"]
+    assert php == {"scope": "openid"}  # the real parser: the first section is gone
+    assert MatomoConfig.load(config).current_settings() == {"scope": "openid"}
+    want = desired("s")
+    plan = plan_config(MatomoConfig.load(config), want)
+    assert {c.setting for c in plan.pending} == set(want)  # clientSecret "lost" does not count
+    apply_config(config, want)
+    new = config.read_text()
+    assert php_read_ini(new)["LoginOIDC"] == as_php_reads(want)
+    assert apply_config(config, want).plan.in_sync
+    assert MatomoConfig.load(config).current_settings()["clientSecret"] == "s"
+
+
+def test_restore_reverts_only_what_its_plan_shows(config: Path) -> None:
+    """Issue 10 item 3: a salt changed after the apply survives --restore."""
+    require_php()
+    result = apply_config(config, desired("s"), activate=True)
+    assert result.backup is not None
+    changed = config.read_text().replace(
+        'salt = "4d3e1b0c9f8a7e6d5c4b3a29181716151413121110"', 'salt = "new-salt"'
+    )
+    changed = changed.replace("[Tracker]\n", '[Tracker]\nrecord_statistics = "1"\n')
+    config.write_text(changed)
+    outcome = restore_config(config, result.backup)
+    assert outcome.written
+    php = php_read_ini(config.read_text())
+    assert php["General"]["salt"] == "new-salt"
+    assert php["Tracker"]["record_statistics"] == "1"
+    assert "LoginOIDC" not in php and "LoginOIDC" not in php["Plugins"]["Plugins"]
+    # every line that changed is one the plan named
+    before = php_read_ini(changed)
+    for section in before:
+        if section not in ("LoginOIDC", "Plugins", "PluginsInstalled"):
+            assert php[section] == before[section]
+    shown = {c.setting for c in outcome.plan.pending}
+    assert shown == set(desired("s")) | {"Plugins[]", "PluginsInstalled[]"}
+
+
+def test_restore_with_a_database_backup_names_the_backup_not_config(
+    config: Path, tmp_path: Path
+) -> None:
+    db_backup = tmp_path / "matomo-db-matomo-matomo_-20261126T100000Z.json"
+    db_backup.write_text('{"format": "oidcsetup-matomo-db-backup/1", "rows": []}\n')
+    with pytest.raises(InputError, match="is a database backup") as info:
+        restore_config(config, db_backup)
+    assert "--db" in (info.value.hint or "")
+    assert config.read_text() == MATOMO_CONFIG
+
+
+def test_global_ini_php_is_refused(config: Path) -> None:
+    global_ini = config.parent / "global.ini.php"
+    global_ini.write_text(MATOMO_CONFIG)
+    with pytest.raises(InputError, match="global.ini.php.*upgrade") as info:
+        apply_config(global_ini, desired("s"))
+    assert "config.ini.php" in (info.value.hint or "")
+    assert global_ini.read_text() == MATOMO_CONFIG
+
+
+def test_a_plain_secret_never_replaces_the_users_env_reference(config: Path) -> None:
+    """Issue 10 item 9: clientSecret = "${VAR}" the user chose stays; the result says so."""
+    require_php()
+    config.write_text(MATOMO_CONFIG + '\n[LoginOIDC]\nclientSecret = "${OIDC_SECRET}"\n')
+    result = apply_config(config, desired("plain-secret"))
+    assert result.kept_references == ("clientSecret = ${OIDC_SECRET}",)
+    text = config.read_text()
+    assert "plain-secret" not in text
+    env = {"PATH": "/usr/bin:/bin", "OIDC_SECRET": "from-env"}
+    assert php_read_ini(text, env)["LoginOIDC"]["clientSecret"] == "from-env"
+    assert apply_config(config, desired("plain-secret")).plan.in_sync
+
+
+def test_immutable_file_is_named_as_such(config: Path) -> None:
+    """Issue 10: chattr +i was reported as "read-only (mode 0644)" with a chmod hint."""
+    import shutil
+    import subprocess
+
+    if os.geteuid() != 0 or shutil.which("chattr") is None:
+        pytest.skip("chattr +i needs root and e2fsprogs' chattr")
+    if subprocess.run(["chattr", "+i", str(config)], capture_output=True).returncode != 0:
+        pytest.skip("this file system does not support chattr +i")
+    try:
+        with pytest.raises(ApplyError, match=r"immutable \(chattr \+i\)") as info:
+            apply_config(config, desired("s"))
+        assert "chattr -i" in (info.value.hint or "") and "chmod" not in (info.value.hint or "")
+    finally:
+        subprocess.run(["chattr", "-i", str(config)], check=True)
+    assert config.read_text() == MATOMO_CONFIG and backups(config) == []

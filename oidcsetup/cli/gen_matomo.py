@@ -124,6 +124,8 @@ def build_settings(
         secret = resolve_secret(
             integration.client.secret, base_dir=app.profile.parent, prompt=prompt
         )
+        if secret is not None and secret.warning:
+            app.output.warn(secret.warning)
     values = desired_settings(integration, secret.value if secret else None, secret_as_env)
     return integration, values, secret
 

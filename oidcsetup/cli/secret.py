@@ -12,6 +12,7 @@ import click
 from oidcsetup.cli.context import AppContext
 from oidcsetup.constants import SECRET_ENV
 from oidcsetup.errors import SecretError
+from oidcsetup.secretref import secret_from_text
 
 ALGORITHM_CHOICES = (
     "pbkdf2-sha512",
@@ -49,19 +50,16 @@ def read_secret(*, confirm: bool) -> tuple[str, str]:
     """The plaintext secret for ``hash``/``verify`` and where it came from.
 
     Piped stdin wins (an explicit pipe is the clearest intent); then $OIDCSETUP_CLIENT_SECRET;
-    then a hidden prompt when stdin is a terminal. One trailing newline is removed from stdin.
+    then a hidden prompt when stdin is a terminal. Stdin follows the rule of a secret file
+    (``secret_from_text``): one trailing newline is removed, several lines are refused.
     """
     stdin = sys.stdin
     interactive = bool(stdin) and stdin.isatty()
     from_env = os.environ.get(SECRET_ENV)
     if not interactive and stdin is not None and (not from_env or _stdin_has_input(stdin)):
         data = stdin.read()
-        if data.endswith("\r\n"):
-            data = data[:-2]
-        elif data.endswith("\n"):
-            data = data[:-1]
-        if data:
-            return data, "stdin"
+        if data:  # the rule of a secret file (secretref.secret_from_text): one line
+            return secret_from_text(data, "stdin"), "stdin"
     if from_env:
         return from_env, f"env:{SECRET_ENV}"
     if interactive:

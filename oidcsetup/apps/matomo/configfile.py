@@ -553,6 +553,11 @@ def _check_writable(target: TargetFile) -> None:
             f"{path} is marked {kind} (chattr +{letter}); nothing was changed",
             hint=f"if it should be changed, run chattr -{letter} {path} as root first",
         )
+    if os.fstatvfs(target.dir_fd).f_flag & os.ST_RDONLY:
+        raise ApplyError(
+            f"{path} is on a read-only file system; nothing was changed",
+            hint="apply where the file is writable (a read-only copy is enough for --check)",
+        )
     mode = st.st_mode
     if not mode & 0o222 or not os.access(target.name, os.W_OK, dir_fd=target.dir_fd):
         raise ApplyError(

@@ -15,9 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from oidcsetup.errors import SecretError
 from oidcsetup.integration import Integration
-from oidcsetup.secretref import SECRET_ENV, resolve_secret
+from oidcsetup.secretref import SECRET_ENV, read_secret_file, resolve_secret
 
 
 @dataclass(frozen=True)
@@ -44,28 +43,13 @@ def default_secret_file(client_id: str) -> Path:
 
 
 def _read_secret_file(path: Path) -> str | None:
-    """The secret kept in ``path``, None when there is none; refused when the file is not
-    private to us (owner, mode: secretfile.check_private_file), checked on the opened file."""
-    from oidcsetup.secretfile import check_private_file
-
+    """The secret kept in ``path``, None when there is none. The rules of every secret file
+    (secretref.read_secret_file: size, one line); this one oidcsetup made with mode 0600, so it
+    must still be private to us (secretfile.check_private_file), checked on the opened file."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_NONBLOCK", 0))
+        return read_secret_file(path, owner_only=True)[0]
     except FileNotFoundError:
         return None
-    except OSError as exc:
-        raise SecretError(f"cannot read client secret file {path}: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as handle:
-        check_private_file(path, os.fstat(handle.fileno()))
-        try:
-            value = handle.read().decode("utf-8").strip("\r\n")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SecretError(f"cannot read client secret file {path}: {exc}") from None
-    if not value:
-        raise SecretError(
-            f"client secret file {path} is empty",
-            hint="delete it to have a new secret generated, or put the secret in it",
-        )
-    return value
 
 
 def obtain_client_secret(
