@@ -595,7 +595,7 @@ def test_restore_with_a_database_backup_names_the_backup_not_config(
 def test_global_ini_php_is_refused(config: Path) -> None:
     global_ini = config.parent / "global.ini.php"
     global_ini.write_text(MATOMO_CONFIG)
-    with pytest.raises(InputError, match="global.ini.php.*upgrade") as info:
+    with pytest.raises(InputError, match=r"global\.ini\.php.*upgrade") as info:
         apply_config(global_ini, desired("s"))
     assert "config.ini.php" in (info.value.hint or "")
     assert global_ini.read_text() == MATOMO_CONFIG
