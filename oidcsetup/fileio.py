@@ -40,7 +40,18 @@ from oidcsetup.errors import ApplyError, InputError
 DEFAULT_KEEP_BACKUPS = 5
 """Backups of one file kept by default (older ones are removed after a successful write)."""
 
-_BACKUP_RE = re.compile(r"\.bak-(\d{8}T\d{6}Z)(?:-(\d+))?(?:\.php)?\Z")
+# The UTC stamp in a backup's name (seconds, or microseconds for database backups) and the
+# counter that follows it when several backups share a stamp.
+_STAMP_RE = re.compile(r"(\d{8}T\d{6}(?:\d{6})?Z)(?:-(\d+))?")
+
+
+def _family(name: str) -> tuple[str, tuple[str, int]] | None:
+    """A backup name without its stamp (its kind), and the stamp and counter (its age)."""
+    matches = list(_STAMP_RE.finditer(name))
+    if not matches:
+        return None
+    last = matches[-1]
+    return name[: last.start()] + "*" + name[last.end() :], (last.group(1), int(last.group(2) or 1))
 
 
 def backup_path(path: Path, now: datetime | None = None) -> Path:
@@ -64,11 +75,12 @@ def _backup_name(name: str, existing: list[str], now: datetime | None = None) ->
     (a counter after the stamp), so that names sort in the order the backups were made."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     suffix = ".php" if name.endswith(".php") else ""
+    family = f"{name}.bak-*{suffix}"
     counter = 0
     for other in existing:
-        match = _BACKUP_RE.fullmatch(other, len(name)) if other.startswith(name) else None
-        if match is not None and match.group(1) == stamp:
-            counter = max(counter, int(match.group(2) or 1))
+        kind = _family(other)
+        if kind is not None and kind[0] == family and kind[1][0] == stamp:
+            counter = max(counter, kind[1][1])
     if counter == 0:
         return f"{name}.bak-{stamp}{suffix}"
     return f"{name}.bak-{stamp}-{counter + 1}{suffix}"
@@ -291,22 +303,9 @@ class TargetFile:
 
     def backups(self) -> list[Path]:
         """Backups of this file made by oidcsetup (regular files we own), oldest first."""
-        found: list[tuple[str, int, str]] = []
-        prefix = self.name + ".bak-"
-        for entry in os.listdir(self.dir_fd):
-            if not entry.startswith(prefix):
-                continue
-            match = _BACKUP_RE.fullmatch(entry, len(self.name))
-            if match is None:
-                continue
-            try:
-                st = os.stat(entry, dir_fd=self.dir_fd, follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
-                continue
-            found.append((match.group(1), int(match.group(2) or 1), entry))
-        return [self.path.with_name(name) for _, _, name in sorted(found)]
+        suffix = ".php" if self.name.endswith(".php") else ""
+        names = _same_kind(self.dir_fd, f"{self.name}.bak-*{suffix}")
+        return [self.path.with_name(name) for name in names]
 
     def rotate_backups(self, keep: int) -> list[Path]:
         """Remove all but the newest ``keep`` backups; returns what was removed."""
@@ -406,7 +405,38 @@ def file_lock(path: Path, timeout: float = 10.0) -> Iterator[None]:
         yield
 
 
+def _same_kind(dir_fd: int, family: str) -> list[str]:
+    """Names in the folder of this kind (``_family``), regular files we own, oldest first."""
+    found: list[tuple[tuple[str, int], str]] = []
+    for entry in os.listdir(dir_fd):
+        kind = _family(entry)
+        if kind is None or kind[0] != family:
+            continue
+        try:
+            st = os.stat(entry, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            continue
+        if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid():
+            found.append((kind[1], entry))
+    return [name for _, name in sorted(found)]
+
+
 def rotate_backups(path: Path, keep: int) -> list[Path]:
     """Keep only the newest ``keep`` backups of ``path`` made by oidcsetup; returns the removed."""
     with open_target(path) as target:
         return target.rotate_backups(keep)
+
+
+def rotate_like(backup: Path, keep: int) -> list[Path]:
+    """Keep the newest ``keep`` files of ``backup``'s kind in its folder (its name with another
+    stamp, e.g. ``matomo-db-<db>-<prefix>-<stamp>.json``); returns the removed."""
+    kind = _family(backup.name)
+    if kind is None:
+        return []
+    with open_target(backup) as target:
+        names = _same_kind(target.dir_fd, kind[0])
+        removed = names[: max(0, len(names) - max(keep, 0))]
+        for name in removed:
+            with contextlib.suppress(OSError):
+                os.unlink(name, dir_fd=target.dir_fd)
+    return [backup.with_name(name) for name in removed]

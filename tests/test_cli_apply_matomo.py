@@ -502,3 +502,26 @@ def test_usage_error_in_json_mode_is_one_json_document(site: Any) -> None:
     doc = json.loads(result.stdout)
     assert doc["ok"] is False and doc["error"]["exit_code"] == 2
     assert "--no-such-option" in doc["error"]["message"]
+
+
+def test_keep_backups_rotates_config_and_database_backups(site: Any) -> None:
+    """Issue 10/15: backups (holding the DB password and the client secret) never rotated."""
+    s = site()
+    for i in range(4):
+        result = s.cli(
+            "apply", "matomo", "--config", str(s.config), "--dsn", s.dsn,
+            "--client-id", f"client-{i}", "--keep-backups", "2",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+    def by_age(paths: Any) -> list[Path]:
+        return sorted(paths, key=lambda p: p.stat().st_mtime_ns)
+
+    config_backups = by_age(s.config.parent.glob("config.ini.php.bak-*"))
+    db_backups = by_age(s.backups.iterdir())
+    assert len(config_backups) == 2 and len(db_backups) == 2
+    # the newest are kept: the last backup holds client-2, the state before the last apply
+    assert 'clientId = "client-2"' in config_backups[-1].read_text()
+    assert 'clientId = "client-1"' in config_backups[0].read_text()
+    assert '"client-2"' in db_backups[-1].read_text()
+    # no lock file is left beside the user's config
+    assert not list(s.config.parent.glob("*.lock"))

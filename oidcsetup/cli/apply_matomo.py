@@ -19,7 +19,7 @@ from oidcsetup.cli.gen_matomo import build_settings, matomo_settings_options
 from oidcsetup.cli.options import database_requested
 from oidcsetup.cli.secret import prompt_client_secret
 from oidcsetup.errors import UsageError, ValidationError
-from oidcsetup.fileio import DEFAULT_KEEP_BACKUPS
+from oidcsetup.fileio import DEFAULT_KEEP_BACKUPS, rotate_like
 
 if TYPE_CHECKING:
     from oidcsetup.apps.matomo.database import DbSettings, MatomoDatabase
@@ -138,7 +138,8 @@ class _Report:
     show_default=True,
     envvar="OIDCSETUP_KEEP_BACKUPS",
     show_envvar=True,
-    help="Backups of config.ini.php kept beside it (older ones are removed after a write).",
+    help="Backups kept per target: config.ini.php's beside it, the database's in --backup-dir "
+    "(older ones are removed after a write).",
 )
 @matomo_settings_options
 @click.pass_obj
@@ -326,6 +327,8 @@ def _restore(
             )
             return
         result = db.restore(backup, backup_dir=backup_dir)
+        if result.backup is not None:
+            rotate_like(result.backup, keep_backups)
         report.plans.append(result.plan)
         report.targets.append({**result.to_json(True), "restored_from": str(backup)})
         return
@@ -545,6 +548,8 @@ def _apply(
             )
             report.plans[report.plans.index(db_plan)] = db_result.plan  # type: ignore[arg-type]
             report.targets.append(db_result.to_json(True))
+            if db_result.backup is not None:
+                rotate_like(db_result.backup, keep_backups)
             if db_result.written:
                 done.append(f"database (backup {db_result.backup})")
         if config_path is not None:

@@ -77,6 +77,15 @@ Exit status: 0 ok or in sync, 1 failure, 2 usage error, 3 the entry breaks a rul
     help="Where a generated secret is kept (default ./<client_id>.secret).",
 )
 @click.option("--show-secrets", is_flag=True, help="Also print the plaintext client secret.")
+@click.option(
+    "--keep-backups",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    envvar="OIDCSETUP_KEEP_BACKUPS",
+    show_envvar=True,
+    help="With --merge: backups of configuration.yml kept beside it (older ones removed).",
+)
 @click.pass_obj
 def gen_authelia_command(
     app: AppContext,
@@ -89,6 +98,7 @@ def gen_authelia_command(
     dry_run: bool,
     secret_file: Path | None,
     show_secrets: bool,
+    keep_backups: int,
     **shared: Any,
 ) -> None:
     """Generate Authelia's OpenID Connect client entry for Matomo (paste it or --merge it)."""
@@ -165,7 +175,7 @@ def gen_authelia_command(
 
     backup = None
     if not dry_run:
-        backup = write_merge(merge)
+        backup = write_merge(merge, keep_backups=keep_backups)
     document["entry"] = _shown_entry(merge.entry, show_secrets)
     document["merge"] = {
         "path": str(merge.path),

@@ -16,7 +16,6 @@ checked before anything may be written.
 from __future__ import annotations
 
 import difflib
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -564,24 +563,26 @@ def plan_merge(path: Path, entry: ClientEntry, plaintext: str | None) -> MergeRe
     )
 
 
-def write_merge(result: MergeResult) -> Path | None:
+def write_merge(result: MergeResult, keep_backups: int | None = None) -> Path | None:
     """Write ``result.after`` atomically with a backup, under a lock; returns the backup path.
 
-    Refuses when the file changed since ``plan_merge`` read it (another writer).
+    Refuses when the file changed since ``plan_merge`` read it (another writer). Through the
+    safe writer (``fileio.open_target``): the symlink resolved once, the folder locked, the
+    file read and replaced through the folder's descriptor, never through a planted link.
+    ``keep_backups``: the newest backups kept (default ``fileio.DEFAULT_KEEP_BACKUPS``).
     """
-    from oidcsetup.fileio import atomic_write_bytes, file_lock
+    from oidcsetup.fileio import DEFAULT_KEEP_BACKUPS, open_target
 
     if result.in_sync:
         return None
-    # Lock the real file: two writers reaching it through different symlinks must serialise.
-    with file_lock(Path(os.path.realpath(result.path))):
-        try:
-            current = result.path.read_bytes()
-        except OSError as exc:
-            raise ApplyError(f"cannot read {result.path}: {exc.strerror or exc}") from None
-        if current != result.before.encode("utf-8"):
+    with open_target(result.path, lock=True) as target:
+        if target.read() != result.before.encode("utf-8"):
             raise ApplyError(
                 f"{result.path} changed while oidcsetup was merging; nothing was written",
                 hint="run the command again",
             )
-        return atomic_write_bytes(result.path, result.after.encode("utf-8"), backup=True)
+        return target.replace(
+            result.after.encode("utf-8"),
+            backup=True,
+            keep_backups=DEFAULT_KEEP_BACKUPS if keep_backups is None else keep_backups,
+        )
