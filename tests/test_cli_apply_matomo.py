@@ -513,6 +513,7 @@ def test_keep_backups_rotates_config_and_database_backups(site: Any) -> None:
             "--client-id", f"client-{i}", "--keep-backups", "2",
         )  # fmt: skip
         assert result.exit_code == 0, result.stderr
+
     def by_age(paths: Any) -> list[Path]:
         return sorted(paths, key=lambda p: p.stat().st_mtime_ns)
 
