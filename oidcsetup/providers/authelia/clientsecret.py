@@ -85,7 +85,7 @@ def obtain_client_secret(
 def write_secret_file(secret: ClientSecret) -> None:
     """Write a generated secret to its file (atomic, mode 0600); never replaces an existing one."""
     from oidcsetup.errors import ApplyError
-    from oidcsetup.fileio import atomic_write_text
+    from oidcsetup.fileio import open_target
 
     if not secret.generated or secret.file is None:
         return
@@ -94,9 +94,12 @@ def write_secret_file(secret: ClientSecret) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ApplyError(f"cannot create the folder of {path}: {exc.strerror}") from None
-    if path.exists():
-        raise ApplyError(
-            f"{path} appeared while oidcsetup was generating a secret; nothing was written",
-            hint="run the command again to use the secret in that file",
-        )
-    atomic_write_text(path, secret.value + "\n", mode=0o600, backup=False)
+    # Through the safe writer: created in the folder's descriptor, and refused (replace()
+    # re-checks) if anything appeared at the name, a planted symlink included.
+    with open_target(path) as target:
+        if target.stat() is not None or target.read() is not None:
+            raise ApplyError(
+                f"{path} appeared while oidcsetup was generating a secret; nothing was written",
+                hint="run the command again to use the secret in that file",
+            )
+        target.replace((secret.value + "\n").encode("utf-8"), mode=0o600, backup=False)
