@@ -27,6 +27,7 @@ import pytest
 
 from oidcsetup.apps.matomo.configfile import apply_config
 from oidcsetup.errors import OidcSetupError
+from tests.support.profiles import minimal_profile
 
 MATOMO_CONFIG = """; <?php exit; ?> DO NOT REMOVE THIS LINE
 [database]
@@ -267,14 +268,7 @@ def test_check_and_dry_run_work_on_a_read_only_mount(tmp_path: Path) -> None:
     mnt = tmp_path / "ro"
     mnt.mkdir()
     profile = tmp_path / "oidcsetup.toml"
-    profile.write_text(
-        '[provider]\nissuer = "https://auth.example.com"\n'
-        'authorization_endpoint = "https://auth.example.com/authorize"\n'
-        'token_endpoint = "https://auth.example.com/token"\n'
-        'userinfo_endpoint = "https://auth.example.com/userinfo"\n'
-        '[client]\nid = "matomo"\n'
-        '[app.matomo]\nurl = "https://matomo.example.com"\n'
-    )
+    profile.write_text(minimal_profile())
     ro_config = mnt / "config.ini.php"
     script = " && ".join(
         [

@@ -23,6 +23,7 @@ from oidcsetup.secretref import (
     resolve_secret,
     secret_from_text,
 )
+from tests.support.profiles import minimal_profile
 
 
 def _file(tmp_path: Path, data: bytes, mode: int = 0o600) -> Path:
@@ -121,14 +122,7 @@ def test_a_file_others_can_read_is_a_warning_or_refused_for_our_own(tmp_path: Pa
 def test_gen_matomo_shows_the_warning(tmp_path: Path) -> None:
     secret = _file(tmp_path, b"abc\n", mode=0o640)
     profile = tmp_path / "oidcsetup.toml"
-    profile.write_text(
-        '[provider]\nissuer = "https://auth.example.com"\n'
-        'authorization_endpoint = "https://auth.example.com/authorize"\n'
-        'token_endpoint = "https://auth.example.com/token"\n'
-        'userinfo_endpoint = "https://auth.example.com/userinfo"\n'
-        f'[client]\nid = "matomo"\nsecret = "file:{secret}"\n'
-        '[app.matomo]\nurl = "https://matomo.example.com"\n'
-    )
+    profile.write_text(minimal_profile(f"file:{secret}"))
     result = CliRunner().invoke(
         cli, ["--profile", str(profile), "gen", "matomo"], env={"OIDCSETUP_CLIENT_SECRET": ""}
     )

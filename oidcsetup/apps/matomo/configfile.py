@@ -167,10 +167,7 @@ class MatomoConfig:
         except ApplyError as exc:  # a read error is a problem of the input, not of a write
             raise InputError(exc.message, exc.hint) from None
         if data is None:
-            raise InputError(
-                f"Matomo config file {path} does not exist",
-                hint="give the path of config/config.ini.php inside Matomo's folder",
-            )
+            raise _missing(path)
         config = cls.parse(data, path)
         config.resolved = resolved
         return config
@@ -268,6 +265,22 @@ class MatomoConfig:
             effective_plugins=tuple(eff_plugins) if eff_plugins is not None else None,
             effective_installed=tuple(eff_installed) if eff_installed is not None else None,
         )
+
+
+def _missing(path: Path) -> InputError:
+    return InputError(
+        f"Matomo config file {path} does not exist",
+        hint="give the path of config/config.ini.php inside Matomo's folder",
+    )
+
+
+def _read_target(target: TargetFile, path: Path) -> bytes:
+    """The file's bytes under the writer's lock (remembered for the check before the rename)."""
+    target.requested = path
+    data = target.read()
+    if data is None:
+        raise _missing(path)
+    return data
 
 
 def _read_global(path: Path) -> IniDocument | None:
@@ -639,13 +652,7 @@ def apply_config(
         )
         return ConfigApplyResult(plan, False, None, activation, path, kept)
     with open_target(resolved, lock=True, timeout=lock_timeout) as target:
-        target.requested = path
-        data_now = target.read()
-        if data_now is None:
-            raise InputError(
-                f"Matomo config file {path} does not exist",
-                hint="give the path of config/config.ini.php inside Matomo's folder",
-            )
+        data_now = _read_target(target, path)
         if current is not None and data_now != current.data:
             raise ApplyError(
                 f"{path} changed while it was being updated; nothing was written",
@@ -816,13 +823,7 @@ def restore_config(
         current = replace(MatomoConfig.load(resolved), path=path)
         return ConfigRestoreResult(plan_restore(current, saved), False, None)
     with open_target(resolved, lock=True, timeout=lock_timeout) as target:
-        target.requested = path
-        data_now = target.read()
-        if data_now is None:
-            raise InputError(
-                f"Matomo config file {path} does not exist",
-                hint="give the path of config/config.ini.php inside Matomo's folder",
-            )
+        data_now = _read_target(target, path)
         current = MatomoConfig.parse(data_now, path)
         plan = plan_restore(current, saved)
         data = _restored_text(current, saved)[0].encode("utf-8")
