@@ -67,7 +67,8 @@ ATTACKER = textwrap.dedent(
             pass
         os.rename(".good", "config.ini.php")  # a genuine file again
         n += 1
-        time.sleep(0.0005)
+        # bursts of swaps with short pauses: root's applies also meet a quiet folder sometimes
+        time.sleep(0.01 if n % 20 == 0 else 0.0005)
     open(count, "w").write(str(n))
     """
 )
@@ -166,7 +167,7 @@ def test_symlink_race_never_writes_the_root_only_file(
         stop.touch()
         attacker.wait(timeout=30)
     swaps = int(count.read_text() or 0)
-    assert swaps > 100, f"the attacker swapped only {swaps} times: the race was not run"
+    assert swaps > 50, f"the attacker swapped only {swaps} times: the race was not run"
     assert victim.read_bytes() == VICTIM
     assert stat.S_IMODE(victim.stat().st_mode) == 0o600 and victim.stat().st_uid == 0
     assert sorted(p.name for p in secret_dir.iterdir()) == ["authorized_keys"]
