@@ -578,7 +578,10 @@ def test_restore_reverts_only_what_its_plan_shows(config: Path) -> None:
         if section not in ("LoginOIDC", "Plugins", "PluginsInstalled"):
             assert php[section] == before[section]
     shown = {c.setting for c in outcome.plan.pending}
-    assert shown == set(desired("s")) | {"Plugins[]", "PluginsInstalled[]"}
+    assert result.activation is not None
+    activated = {f"{name}[]" for name in result.activation.added_to}
+    assert "Plugins[]" in activated
+    assert shown == set(desired("s")) | activated
 
 
 def test_restore_with_a_database_backup_names_the_backup_not_config(
