@@ -182,6 +182,18 @@ def test_check_withholds_credentials_when_the_token_endpoint_moved(
     assert_nothing_leaked(recorder)
 
 
+def test_no_credentials_in_cleartext_to_a_public_host() -> None:
+    """Endpoints from the profile or a preset (no discovery document to judge): a plain-http
+    token endpoint on a non-loopback host gets no secret; https and loopback http do."""
+    from oidcsetup.checks import credentials_withheld, skipped
+
+    preset = skipped("discovery", "preset", "not discovered")
+    why = credentials_withheld(preset, None, "http://idp.example.com/token", None)
+    assert why is not None and "plain-http token endpoint http://idp.example.com/token" in why
+    assert credentials_withheld(preset, None, "https://idp.example.com/token", None) is None
+    assert credentials_withheld(preset, None, "http://127.0.0.1:9000/token", None) is None
+
+
 # --- discovery and JWKS redirects, followed by hand -------------------------------------------
 
 
