@@ -115,7 +115,8 @@ class _Report:
 @click.option(
     "--force",
     is_flag=True,
-    help="Override the safety rails (disableSuperuser with a password-less super user, links).",
+    help="Override the safety rails (disableSuperuser with a password-less super user, links, "
+    "a backup of another database).",
 )
 @click.option("--show-secrets", is_flag=True, help="Show the client secret in the plan.")
 @click.option(
@@ -220,6 +221,7 @@ def _run(
                 write=mode == "apply",
                 backup_dir=backup_dir or default_backup_dir(),
                 keep_backups=keep_backups,
+                force=force,
             )
         else:
             _apply(
@@ -303,15 +305,16 @@ def _restore(
     write: bool,
     backup_dir: Path,
     keep_backups: int,
+    force: bool = False,
 ) -> None:
     from oidcsetup.apps.matomo.plan import diff_settings
 
     if config_path and db:
         raise UsageError("--restore restores one target: give --config or --db, not both")
     if db is not None:
-        from oidcsetup.apps.matomo.database import flatten_rows, read_backup
+        from oidcsetup.apps.matomo.database import flatten_rows
 
-        saved = read_backup(backup)
+        saved = db.backup_rows(backup, force=force)  # another database/prefix: refused
         if not write:
             plan = diff_settings(
                 db.read_settings(), flatten_rows(saved), prune=True, target=db.target
@@ -326,7 +329,7 @@ def _restore(
                 }
             )
             return
-        result = db.restore(backup, backup_dir=backup_dir)
+        result = db.restore(backup, backup_dir=backup_dir, force=force)
         if result.backup is not None:
             rotate_like(result.backup, keep_backups)
         report.plans.append(result.plan)
@@ -544,7 +547,11 @@ def _apply(
             if link_results:
                 done.append("links")
             db_result = db.apply(
-                desired_db, prune=prune, known=SETTING_NAMES, backup_dir=backup_dir
+                desired_db,
+                prune=prune,
+                known=SETTING_NAMES,
+                backup_dir=backup_dir,
+                expected=db_plan,  # the plan shown above: anything else is refused
             )
             report.plans[report.plans.index(db_plan)] = db_result.plan  # type: ignore[arg-type]
             report.targets.append(db_result.to_json(True))
@@ -728,13 +735,13 @@ def _short(value: str | None, limit: int = 60) -> str:
 
 
 def _masked_target(target: dict[str, Any], show_secrets: bool) -> dict[str, Any]:
-    from oidcsetup.apps.matomo.plan import SECRET_SETTINGS
+    from oidcsetup.apps.matomo.plan import looks_secret
 
     if show_secrets:
         return target
     changes = []
     for change in target.get("changes", []):
-        if change["setting"] in SECRET_SETTINGS:
+        if looks_secret(change["setting"]):
             change = {
                 **change,
                 "old": _shown(change["setting"], change["old"], False),
@@ -746,10 +753,10 @@ def _masked_target(target: dict[str, Any], show_secrets: bool) -> dict[str, Any]
 
 def _shown(setting: str, value: str | None, show_secrets: bool) -> str | None:
     """A value for output: the secret masked unless asked; ${NAME} references are not secret."""
-    from oidcsetup.apps.matomo.plan import SECRET_SETTINGS
+    from oidcsetup.apps.matomo.plan import looks_secret
     from oidcsetup.secretref import mask
 
-    if value is None or show_secrets or setting not in SECRET_SETTINGS:
+    if value is None or show_secrets or not looks_secret(setting):
         return value
     if value.startswith("${") and value.endswith("}"):
         return value

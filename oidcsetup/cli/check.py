@@ -182,9 +182,11 @@ def read_matomo(
                 for i in installs
             ]
         sources.append(f"database {settings.where}")
-    if config_path and config is not None:
+    # The config file wins over the database in Matomo: --config's, else the --from-config file
+    # the connection came from (it is that Matomo's config.ini.php).
+    if config is not None:
         values.update(config.current_settings())
-        sources.append(f"config file {config_path}")
+        sources.append(f"config file {config_file}")
         if secret_as_env:
             from oidcsetup.apps.matomo.settings import SECRET_SETTING, EnvRef
             from oidcsetup.apps.matomo.settings import secret_reference_drift as drift

