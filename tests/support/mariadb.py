@@ -15,7 +15,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,7 +122,8 @@ class MariaDB:
 
 
 @contextlib.contextmanager
-def running_mariadb(timeout: float = 20.0) -> Iterator[MariaDB]:
+def running_mariadb(timeout: float = 20.0, extra_args: Sequence[str] = ()) -> Iterator[MariaDB]:
+    """A fresh server; ``extra_args`` go to mariadbd (e.g. ``--ssl-cert=...``, plugins)."""
     directory = Path(tempfile.mkdtemp(prefix="oidcsetup-mariadb-"))
     as_root = ["--user=root"] if os.geteuid() == 0 else []
     process: subprocess.Popen[bytes] | None = None
@@ -161,6 +162,7 @@ def running_mariadb(timeout: float = 20.0) -> Iterator[MariaDB]:
                 "--innodb-doublewrite=0",
                 "--character-set-server=utf8mb4",
                 "--collation-server=utf8mb4_general_ci",
+                *extra_args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

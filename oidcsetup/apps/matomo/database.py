@@ -144,7 +144,8 @@ def _local_socket(host: str, socket: str | None) -> str | None:
     return next((s for s in DEFAULT_SOCKETS if trusted_default_socket(s)), None)
 
 
-_DSN_PASSWORD_RE = re.compile(r"^(?P<head>[^:/?#]*://[^@/?#]*?):[^@/?#]*@")
+# [scheme://]user:password@ (also without a scheme: "matomo:pw@db/m" is a common slip).
+_DSN_PASSWORD_RE = re.compile(r"^(?P<head>(?:[A-Za-z][A-Za-z0-9+.-]*://)?[^:@/?#]*):[^@/?#]*@")
 
 
 def redact_dsn(dsn: str) -> str:
@@ -1053,8 +1054,18 @@ def _text(value: Any) -> str:
 
 
 def _connect_error(exc: BaseException, settings: DbSettings) -> Exception:
+    import ssl
+
     code = _errno(exc)
     text = _errtext(exc)
+    original = getattr(exc, "original_exception", None)  # PyMySQL keeps the OSError there
+    if isinstance(original, ssl.SSLCertVerificationError):
+        return InputError(
+            f"the database server at {settings.where} presented a certificate that does not "
+            f"verify: {original.verify_message or original.reason}",
+            hint="name the host as its certificate does, give its CA (ssl_ca), "
+            "or (not advised) ssl_verify=0 / [database] ssl_no_verify = 1",
+        )
     if code == 1044:  # ER_DBACCESS_DENIED_ERROR: also what a missing database looks like
         return InputError(
             f"database user {settings.user!r} has no access to database {settings.database!r} "
