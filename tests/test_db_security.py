@@ -131,9 +131,7 @@ def test_cleartext_is_sent_over_verified_tls_only(ca: Any, tmp_path: Path) -> No
 def test_non_latin1_password_is_not_leaked_nor_called_unreachable() -> None:
     with FakeMySQL() as server:
         error = attempt(
-            DbSettings(
-                database="m", user="u", password="pä€ss", host="127.0.0.1", port=server.port
-            )
+            DbSettings(database="m", user="u", password="pä€ss", host="127.0.0.1", port=server.port)
         )
         sent = b"".join(server.received)
     assert isinstance(error, InputError) and not isinstance(error, UnreachableError)
@@ -304,7 +302,7 @@ def test_tls_without_ca_file_checks_the_host_name(
     but for another name was accepted. SSL_CERT_FILE makes our CA "the system's" here."""
     monkeypatch.setenv("SSL_CERT_FILE", tls_mariadb.ca_file)
     assert cipher(real(tls_mariadb, "localhost", verify=True))  # the right name: TLS is on
-    with pytest.raises(InputError, match="certificate that does not verify.*mismatch") as info:
+    with pytest.raises(InputError, match=r"certificate that does not verify.*mismatch") as info:
         MatomoDatabase.connect(real(tls_mariadb, "127.0.0.1", verify=True))
     assert "ssl_ca" in (info.value.hint or "")
     # the same through the DSN a user writes

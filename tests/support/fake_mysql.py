@@ -18,6 +18,7 @@ never gets further than authentication. One connection per ``FakeMySQL``; ``stop
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import ssl
@@ -240,10 +241,8 @@ class RecordingRelay:
             pass
         finally:
             for sock in (source, sink):
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def _serve(self) -> None:
         try:

@@ -1,0 +1,203 @@
+"""Issue 10 item 2: ``apply --db`` without ``--prune`` removes or changes nothing its plan did
+not show, whatever rows the table already holds. Property-based (hypothesis) over random
+existing ``plugin_setting`` rows on the real test MariaDB (utf8mb4_general_ci, as Matomo's
+installer creates it): case variants and trailing spaces of our names (which that collation
+calls equal), duplicates, json rows, other plugins, per-user rows."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from oidcsetup.apps.matomo.database import DbSettings, MatomoDatabase
+from oidcsetup.apps.matomo.plan import Action
+from oidcsetup.errors import ApplyError
+from tests.support.mariadb import APP_PASSWORD, APP_USER, MariaDB
+
+pytestmark = pytest.mark.mariadb
+
+NAMES = ["clientId", "clientSecret", "scope", "userinfoId", "allowSignup"]
+VARIANTS = [
+    variant
+    for name in NAMES
+    for variant in (name, name.lower(), name.upper(), name + " ", name[0].upper() + name[1:])
+] + ["obsoleteSetting", "clıentId", "clientİd"]
+PLUGINS = ["LoginOIDC", "LoginOIDC", "loginoidc", "LOGINOIDC", "Other", "LoginOIDCx"]
+USERS = ["", "", "", "bob", " "]
+VALUES = ["matomo", "secret", "openid email", "sub", "0", "1", '"matomo"', "[1,2]", ""]
+
+Row = tuple[str, str, str, int, str]  # plugin_name, setting_name, setting_value, json, user
+
+rows_strategy = st.lists(
+    st.tuples(
+        st.sampled_from(PLUGINS),
+        st.sampled_from(VARIANTS),
+        st.sampled_from(VALUES),
+        st.sampled_from([0, 0, 1]),
+        st.sampled_from(USERS),
+    ),
+    max_size=14,
+)
+desired_strategy = st.dictionaries(
+    st.sampled_from(NAMES), st.sampled_from(["matomo", "secret", "openid email", "sub", "1"])
+)
+ISSUE_ROWS: list[Row] = [
+    ("LoginOIDC", "clientsecret", "typed by hand", 0, ""),
+    ("LoginOIDC", "ClientId", "typed by hand", 0, ""),
+]
+
+
+@pytest.fixture(scope="module")
+def database(mariadb: MariaDB) -> Iterator[tuple[MariaDB, DbSettings]]:
+    name = "rows_" + uuid.uuid4().hex[:10]
+    mariadb.create_matomo(name, "matomo_")
+    yield (
+        mariadb,
+        DbSettings(
+            database=name,
+            user=APP_USER,
+            password=APP_PASSWORD,
+            host="127.0.0.1",
+            port=mariadb.port,
+            prefix="matomo_",
+        ),
+    )
+    mariadb.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+def reset(mariadb: MariaDB, s: DbSettings, rows: list[Row]) -> None:
+    conn = mariadb.root(s.database)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("TRUNCATE TABLE matomo_plugin_setting")
+            if rows:
+                cursor.executemany(
+                    "INSERT INTO matomo_plugin_setting (plugin_name, setting_name, "
+                    "setting_value, json_encoded, user_login) VALUES (%s, %s, %s, %s, %s)",
+                    rows,
+                )
+    finally:
+        conn.close()
+
+
+def table(mariadb: MariaDB, s: DbSettings) -> dict[int, Row]:
+    return {
+        int(r[0]): tuple(r[1:])  # type: ignore[misc]
+        for r in mariadb.execute(
+            "SELECT idplugin_setting, plugin_name, setting_name, setting_value, json_encoded, "
+            "user_login FROM matomo_plugin_setting",
+            database=s.database,
+        )
+    }
+
+
+def matomo_reads(mariadb: MariaDB, s: DbSettings) -> list[tuple[Any, ...]]:
+    """PluginSettingsTable::load's own query (the table's collation decides what matches)."""
+    return mariadb.execute(
+        "SELECT idplugin_setting, setting_name, setting_value, json_encoded "
+        "FROM matomo_plugin_setting WHERE plugin_name = %s and user_login = %s",
+        ("LoginOIDC", ""),
+        database=s.database,
+    )
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@example(rows=ISSUE_ROWS, desired={"clientId": "matomo", "clientSecret": "secret"})
+@given(rows=rows_strategy, desired=desired_strategy)
+def test_apply_without_prune_changes_only_what_the_plan_shows(
+    database: tuple[MariaDB, DbSettings], rows: list[Row], desired: dict[str, str]
+) -> None:
+    mariadb, s = database
+    reset(mariadb, s, rows)
+    before = table(mariadb, s)
+    read_by_matomo = {int(r[0]) for r in matomo_reads(mariadb, s)}
+    with MatomoDatabase.connect(s) as db:
+        plan = db.plan(desired)
+        result = db.apply(desired, expected=plan)
+    after = table(mariadb, s)
+    pending = {c.setting: c for c in plan.pending}
+    assert all(c.action is not Action.REMOVE for c in plan.changes)
+    # the rows the plan is about: Matomo reads them (its WHERE) and their exact name is shown
+    in_scope = {rid for rid, row in before.items() if rid in read_by_matomo and row[1] in pending}
+    for rid, row in before.items():
+        if rid not in in_scope:
+            assert after.get(rid) == row, f"row {row} was changed or removed; plan: {plan}"
+    new = [row for rid, row in after.items() if rid not in before]
+    assert Counter(new) == Counter(
+        ("LoginOIDC", name, c.new, 0, "") for name, c in pending.items() if c.new is not None
+    )
+    assert result.written == bool(pending)
+    # and Matomo now reads exactly the desired values for those names
+    for name, value in desired.items():
+        assert [r[2] for r in matomo_reads(mariadb, s) if r[1] == name] == [value]
+
+
+def test_the_issue_rows_survive(database: tuple[MariaDB, DbSettings]) -> None:
+    """The report: hand-typed `clientsecret` and `ClientId` vanished after "17 added"."""
+    mariadb, s = database
+    reset(mariadb, s, ISSUE_ROWS)
+    with MatomoDatabase.connect(s) as db:
+        plan = db.plan({"clientId": "matomo", "clientSecret": "secret"})
+        assert {c.action for c in plan.changes} == {Action.ADD}
+        db.apply({"clientId": "matomo", "clientSecret": "secret"}, expected=plan)
+    names = sorted(r[1] for r in table(mariadb, s).values())
+    assert names == ["ClientId", "clientId", "clientSecret", "clientsecret"]
+
+
+def test_a_plan_that_changed_under_the_lock_writes_nothing(
+    database: tuple[MariaDB, DbSettings],
+) -> None:
+    mariadb, s = database
+    reset(mariadb, s, [("LoginOIDC", "clientId", "old", 0, "")])
+    with MatomoDatabase.connect(s) as db:
+        plan = db.plan({"clientId": "new"})
+        # someone else writes between the plan shown and the write
+        mariadb.execute(
+            "UPDATE matomo_plugin_setting SET setting_value = 'other'", database=s.database
+        )
+        with pytest.raises(ApplyError, match="changed since the plan") as info:
+            db.apply({"clientId": "new"}, expected=plan)
+    assert "run the command again" in (info.value.hint or "")
+    assert [r[1:3] for r in table(mariadb, s).values()] == [("clientId", "other")]
+
+
+@pytest.mark.parametrize("legacy", [True])
+def test_tables_without_a_key_delete_exact_names(mariadb: MariaDB, legacy: bool) -> None:
+    """Before Matomo 3.6 there is no idplugin_setting: names are compared as bytes."""
+    name = "rows_" + uuid.uuid4().hex[:10]
+    mariadb.create_matomo(name, "piwik_", legacy=legacy)
+    try:
+        mariadb.execute(
+            "INSERT INTO piwik_plugin_setting (plugin_name, setting_name, setting_value, "
+            "user_login) VALUES ('LoginOIDC','clientsecret','x',''), "
+            "('LoginOIDC','clientSecret ','y',''), ('LoginOIDC','clientSecret','old','')",
+            database=name,
+        )
+        s = DbSettings(
+            database=name,
+            user=APP_USER,
+            password=APP_PASSWORD,
+            host="127.0.0.1",
+            port=mariadb.port,
+            prefix="piwik_",
+        )
+        with MatomoDatabase.connect(s) as db:
+            db.apply({"clientSecret": "new"})
+        rows = sorted(
+            mariadb.execute(
+                "SELECT setting_name, setting_value FROM piwik_plugin_setting", database=name
+            )
+        )
+        assert rows == [("clientSecret", "new"), ("clientSecret ", "y"), ("clientsecret", "x")]
+    finally:
+        mariadb.execute(f"DROP DATABASE IF EXISTS `{name}`")
