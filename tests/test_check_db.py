@@ -145,3 +145,42 @@ def test_db_unreachable_exits_4(oidc_provider: RunningProvider) -> None:
         env={"OIDCSETUP_CLIENT_SECRET": SECRET, "OIDCSETUP_PROFILE": None},
     )
     assert result.exit_code == 4
+
+
+def test_from_config_file_value_beats_the_database(
+    oidc_provider: RunningProvider, mariadb: MariaDB, matomo_db: str, tmp_path: Path
+) -> None:
+    """Issue 10 item 6: a stale clientId in the --from-config file's [LoginOIDC] is what Matomo
+    uses (the file wins over the database): check reports it, as it does with --config."""
+    from tests.support.mariadb import APP_PASSWORD
+
+    store(mariadb, matomo_db, settings(oidc_provider))
+    config = tmp_path / "config.ini.php"
+    config.write_text(
+        '; <?php exit; ?> DO NOT REMOVE THIS LINE\n[database]\nhost = "127.0.0.1"\n'
+        f'port = {mariadb.port}\nusername = "{APP_USER}"\ndbname = "{matomo_db}"\n'
+        'tables_prefix = "matomo_"\n\n[LoginOIDC]\nclientId = "stale-client"\n'
+    )
+    result = run(
+        [
+            "--json",
+            "check",
+            "--issuer",
+            oidc_provider.issuer,
+            "--matomo-url",
+            MATOMO,
+            "--db",
+            "--from-config",
+            str(config),
+        ],
+        env={
+            "OIDCSETUP_CLIENT_SECRET": SECRET,
+            "OIDCSETUP_DB_PASSWORD": APP_PASSWORD,
+            "OIDCSETUP_PROFILE": None,
+        },
+    )
+    document = json.loads(result.stdout)
+    assert result.exit_code == 3, document
+    probe = by_name(document)["matomo-settings"]
+    assert probe["code"] == "matomo-setting-differs"
+    assert "stale-client" in probe["message"] and str(config) in probe["message"]

@@ -526,3 +526,47 @@ def test_keep_backups_rotates_config_and_database_backups(site: Any) -> None:
     assert '"client-2"' in db_backups[-1].read_text()
     # no lock file is left beside the user's config
     assert not list(s.config.parent.glob("*.lock"))
+
+
+# --- issue 15 (low) and issue 10 (smaller): sec-db ------------------------------------------
+
+
+def test_prune_masks_every_secret_looking_row(site: Any) -> None:
+    """A hand-typed `clientsecret` (or `ClientSecret`, `db_password`) row holds a secret too:
+    --prune shows it going away masked, in text and JSON, unless --show-secrets."""
+    s = site()
+    assert s.cli("apply", "matomo", "--dsn", s.dsn).exit_code == 0
+    s.sql(
+        "INSERT INTO matomo_plugin_setting (plugin_name, setting_name, setting_value, user_login) "
+        "VALUES ('LoginOIDC', 'clientsecret', 'typo-secret-1', ''), "
+        "('LoginOIDC', 'CLIENTSECRET', 'typo-secret-2', ''), "
+        "('LoginOIDC', 'db_Password', 'typo-secret-3', '')"
+    )
+    for args in (("--json",), ()):
+        result = s.cli(*args, "apply", "matomo", "--dsn", s.dsn, "--prune", "--dry-run")
+        assert result.exit_code == 0, result.stderr
+        out = result.stdout + result.stderr
+        assert "typo-secret" not in out and "clientsecret" in out
+    doc = json.loads(s.cli("--json", "apply", "matomo", "--dsn", s.dsn, "--prune").stdout)
+    removed = [c for c in doc["targets"][0]["changes"] if c["action"] == "removed"]
+    assert len(removed) == 3 and {c["old"] for c in removed} == {"********"}
+    assert "clientsecret" not in s.rows()
+
+
+def test_restore_of_another_databases_backup_needs_force(site: Any) -> None:
+    first, second = site(), site()
+    assert first.cli("apply", "matomo", "--dsn", first.dsn).exit_code == 0
+    assert first.cli("apply", "matomo", "--dsn", first.dsn, "--client-id", "two").exit_code == 0
+    backup = sorted(first.backups.iterdir())[-1]
+    assert second.cli("apply", "matomo", "--dsn", second.dsn, "--client-id", "other").exit_code == 0
+    before = second.rows()
+    for mode in ("--dry-run", None):
+        args = [a for a in ("--json", "apply", "matomo", "--dsn", second.dsn, mode) if a]
+        result = second.cli(*args, "--restore", str(backup))
+        assert result.exit_code == 1, result.stdout
+        message = json.loads(result.stdout)["error"]["message"]
+        assert f"taken from {first.db}.matomo_plugin_setting, not {second.db}" in message
+        assert second.rows() == before
+    forced = second.cli("apply", "matomo", "--dsn", second.dsn, "--restore", str(backup), "--force")
+    assert forced.exit_code == 0, forced.stderr
+    assert second.rows()["clientId"] == "matomo"  # what `first` had before "two"
