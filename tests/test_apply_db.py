@@ -59,14 +59,8 @@ def make_db(mariadb: MariaDB) -> Any:
         name = "m_" + uuid.uuid4().hex[:10]
         mariadb.create_matomo(name, prefix, **kwargs)
         created.append(name)
-        return DbSettings(
-            database=name,
-            user=APP_USER,
-            password=APP_PASSWORD,
-            host="127.0.0.1",
-            port=mariadb.port,
-            prefix=prefix,
-        )
+        settings: DbSettings = mariadb.app_settings(name, prefix)
+        return settings
 
     yield factory
     for name in created:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from oidcsetup.apps.matomo.database import DbSettings, MatomoDatabase
 from oidcsetup.apps.matomo.plan import Action
 from oidcsetup.errors import ApplyError
-from tests.support.mariadb import APP_PASSWORD, APP_USER, MariaDB
+from tests.support.mariadb import MariaDB
 
 pytestmark = pytest.mark.mariadb
 
@@ -57,17 +57,7 @@ ISSUE_ROWS: list[Row] = [
 def database(mariadb: MariaDB) -> Iterator[tuple[MariaDB, DbSettings]]:
     name = "rows_" + uuid.uuid4().hex[:10]
     mariadb.create_matomo(name, "matomo_")
-    yield (
-        mariadb,
-        DbSettings(
-            database=name,
-            user=APP_USER,
-            password=APP_PASSWORD,
-            host="127.0.0.1",
-            port=mariadb.port,
-            prefix="matomo_",
-        ),
-    )
+    yield mariadb, mariadb.app_settings(name, "matomo_")
     mariadb.execute(f"DROP DATABASE IF EXISTS `{name}`")
 
 
@@ -183,14 +173,7 @@ def test_tables_without_a_key_delete_exact_names(mariadb: MariaDB, legacy: bool)
             "('LoginOIDC','clientSecret ','y',''), ('LoginOIDC','clientSecret','old','')",
             database=name,
         )
-        s = DbSettings(
-            database=name,
-            user=APP_USER,
-            password=APP_PASSWORD,
-            host="127.0.0.1",
-            port=mariadb.port,
-            prefix="piwik_",
-        )
+        s = mariadb.app_settings(name, "piwik_")
         with MatomoDatabase.connect(s) as db:
             db.apply({"clientSecret": "new"})
         rows = sorted(

@@ -58,8 +58,13 @@ def settings(provider: RunningProvider, **overrides: str) -> dict[str, str]:
 
 
 def check_db(
-    provider: RunningProvider, mariadb: MariaDB, database: str, *extra: str
+    provider: RunningProvider,
+    mariadb: MariaDB,
+    database: str,
+    *extra: str,
+    source: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
+    """``check --db`` with ``--dsn`` to ``database``, or with ``source`` (e.g. --from-config)."""
     from tests.support.mariadb import APP_PASSWORD
 
     dsn = f"mysql://{APP_USER}@127.0.0.1:{mariadb.port}/{database}?prefix=matomo_"
@@ -72,8 +77,7 @@ def check_db(
             "--matomo-url",
             MATOMO,
             "--db",
-            "--dsn",
-            dsn,
+            *(source or ("--dsn", dsn)),
             *extra,
         ],
         env={
@@ -152,8 +156,6 @@ def test_from_config_file_value_beats_the_database(
 ) -> None:
     """Issue 10 item 6: a stale clientId in the --from-config file's [LoginOIDC] is what Matomo
     uses (the file wins over the database): check reports it, as it does with --config."""
-    from tests.support.mariadb import APP_PASSWORD
-
     store(mariadb, matomo_db, settings(oidc_provider))
     config = tmp_path / "config.ini.php"
     config.write_text(
@@ -161,26 +163,8 @@ def test_from_config_file_value_beats_the_database(
         f'port = {mariadb.port}\nusername = "{APP_USER}"\ndbname = "{matomo_db}"\n'
         'tables_prefix = "matomo_"\n\n[LoginOIDC]\nclientId = "stale-client"\n'
     )
-    result = run(
-        [
-            "--json",
-            "check",
-            "--issuer",
-            oidc_provider.issuer,
-            "--matomo-url",
-            MATOMO,
-            "--db",
-            "--from-config",
-            str(config),
-        ],
-        env={
-            "OIDCSETUP_CLIENT_SECRET": SECRET,
-            "OIDCSETUP_DB_PASSWORD": APP_PASSWORD,
-            "OIDCSETUP_PROFILE": None,
-        },
-    )
-    document = json.loads(result.stdout)
-    assert result.exit_code == 3, document
+    document = check_db(oidc_provider, mariadb, matomo_db, source=("--from-config", str(config)))
+    assert document["exit_code"] == 3, document
     probe = by_name(document)["matomo-settings"]
     assert probe["code"] == "matomo-setting-differs"
     assert "stale-client" in probe["message"] and str(config) in probe["message"]

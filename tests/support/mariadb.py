@@ -72,6 +72,19 @@ class MariaDB:
             **kwargs,
         )
 
+    def app_settings(self, database: str, prefix: str = "matomo_") -> Any:
+        """``DbSettings`` for the app user over TCP to ``database``."""
+        from oidcsetup.apps.matomo.database import DbSettings
+
+        return DbSettings(
+            database=database,
+            user=APP_USER,
+            password=APP_PASSWORD,
+            host="127.0.0.1",
+            port=self.port,
+            prefix=prefix,
+        )
+
     def execute(
         self, sql: str, args: Any = None, database: str | None = None
     ) -> list[tuple[Any, ...]]:
