@@ -14,10 +14,13 @@ What Matomo does, and so what this module does (matomo-org/matomo
   links a Matomo login to a provider subject, ``provider`` always ``'oidc'``.
 
 Round trips are constant, whatever the number of settings: one schema query, one SELECT to
-read; a write is GET_LOCK, BEGIN, SELECT ... FOR UPDATE, one ``DELETE ... IN``, one multi-row
-INSERT, COMMIT, RELEASE_LOCK. ``MatomoDatabase.statements`` counts them.
+read; a write is GET_LOCK, BEGIN, SELECT ... FOR UPDATE, one ``DELETE ... IN`` (by primary key:
+exactly the rows the plan replaces), one multi-row INSERT, COMMIT, RELEASE_LOCK.
+``MatomoDatabase.statements`` counts them.
 
-PyMySQL is imported only when a connection is opened.
+Connections are opened by ``dbconnect.py`` rules: TLS verified with the host name, and no
+authentication step that reveals the password to an unverified server. PyMySQL is imported
+only when a connection is opened.
 """
 
 from __future__ import annotations
