@@ -42,7 +42,9 @@ Examples:
 
 \b
 The database password comes from $OIDCSETUP_DB_PASSWORD, the Matomo config file, or a prompt;
-never from the command line. Exit codes: 0 applied or in sync, 1 failure, 2 usage error,
+never from the command line. It goes only to a server verified by TLS (ssl=1, enable_ssl) or
+over a socket, unless as a challenge-response. A ${VAR} in [database] is refused unless named
+in $OIDCSETUP_DB_CONFIG_ENV. Exit codes: 0 applied or in sync, 1 failure, 2 usage error,
 3 --check found drift, 4 database unreachable.
 """
 
