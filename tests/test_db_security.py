@@ -361,3 +361,30 @@ def test_real_pam_server_over_verified_tls_gets_the_password(tls_mariadb: Any) -
     with pytest.raises(InputError, match="access denied") as info:
         MatomoDatabase.connect(settings)
     assert not isinstance(info.value, PasswordWithheld)
+
+
+@pytest.mark.mariadb
+@pytest.mark.php
+def test_php_pdo_sends_a_non_latin1_password_as_we_do(tls_mariadb: Any) -> None:
+    """Matomo connects through PHP's PDO, which sends the UTF-8 bytes of the config file's
+    password: the same account works for both (PyMySQL alone would have encoded Latin-1)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("php") is None:
+        pytest.skip("php-cli is not installed")
+    script = (
+        "$p = new PDO('mysql:host=127.0.0.1;port=' . $argv[1] . ';dbname=' . $argv[2], "
+        "'euro', $argv[3]); echo $p->query('SELECT CURRENT_USER()')->fetchColumn();"
+    )
+    out = subprocess.run(
+        ["php", "-r", script, "--", str(tls_mariadb.port), tls_mariadb.dbname, "pä€ss"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    if "could not find driver" in out.stdout + out.stderr:
+        pytest.skip("php-mysql (pdo_mysql) is not installed")
+    assert out.returncode == 0 and out.stdout.startswith("euro@"), out.stdout + out.stderr
+    with MatomoDatabase.connect(real(tls_mariadb, "127.0.0.1")) as db:
+        assert db.connection.get_server_info()
