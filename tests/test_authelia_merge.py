@@ -497,3 +497,21 @@ def test_the_dry_run_diff_masks_every_secret_of_the_file(config: Path) -> None:
     assert "-        client_secret: '********'\n" in diff
     assert "+        client_secret: '********'\n" in diff
     assert old in result.diff(show_secrets=True)
+
+
+def test_a_flow_entry_whose_id_comes_from_a_merge_key_gets_its_keys_inside_the_braces(
+    tmp_path: Path,
+) -> None:
+    text = (
+        "x: &m {client_id: matomo}\nidentity_providers:\n  oidc:\n    clients:\n"
+        "      - {<<: *m}  # ours\n"
+    )
+    path = tmp_path / "configuration.yml"
+    path.write_text(text, encoding="utf-8")
+    entry = build_client_entry(integration(), fast_digest())
+    result = plan_merge(path, entry, SECRET)
+    assert result.after.startswith(text.split("{<<: *m")[0] + "{<<: *m, client_name: 'Matomo'")
+    assert result.after.endswith("}  # ours\n")
+    assert clients_of(result.after)[0] == entry.as_dict()
+    path.write_text(result.after, encoding="utf-8")
+    assert plan_merge(path, entry, SECRET).in_sync

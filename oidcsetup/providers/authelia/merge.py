@@ -419,9 +419,10 @@ class _Planner:
             if name in loaded and _same(loaded.get(name), value):
                 continue  # given by a merge key (<<: *anchor)
             where = anchor
-            if where is None:
-                end = yt.content_end(item)
-                where = end if flow else yt.after_line(text, end)
+            if where is None and flow:  # before the closing brace
+                where = int(item.end_mark.index) - 1
+            elif where is None:
+                where = yt.after_line(text, yt.content_end(item))
             if flow:
                 piece = f", {name}:{_render_value(value, True, key_col, self.seq_offset)}"
             else:
