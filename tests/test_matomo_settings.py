@@ -260,6 +260,25 @@ def test_console_commands_quote_values_for_the_shell() -> None:
         render.console_commands(desired_settings(make(), None, "X"))
 
 
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("client_id", "matomo\nclientSecret=stolen"),
+        ("button_name", "Log in\u202eevil"),
+        ("userinfo_id", "sub\r"),
+    ],
+)
+def test_control_characters_are_refused_without_echo(field: str, value: str) -> None:
+    """Issue 15: a line break in the client id injected a line into the printed console commands."""
+    integration = make(client={field: value}) if field == "client_id" else make(**{field: value})
+    setting = {"client_id": "clientId", "button_name": "authenticationName"}.get(
+        field, "userinfoId"
+    )
+    with pytest.raises(ValidationError, match=f"setting {setting} holds a line break") as raised:
+        desired_settings(integration, "secret")
+    assert value not in str(raised.value)
+
+
 def test_table_and_json_mask_the_secret() -> None:
     values = desired_settings(make(), "topsecret")
     assert "topsecret" not in json.dumps(render.table_rows(values))

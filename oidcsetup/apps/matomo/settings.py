@@ -20,6 +20,7 @@ from oidcsetup.apps.matomo.inifile import check_env_name, check_representable
 from oidcsetup.apps.matomo.redirect import check_redirect_uri, rejects_query_redirects
 from oidcsetup.errors import UsageError, ValidationError
 from oidcsetup.integration import Integration
+from oidcsetup.text import has_control_character
 from oidcsetup.urls import is_loopback_host
 
 PLUGIN = "LoginOIDC"
@@ -189,6 +190,11 @@ def desired_settings(
     return values
 
 
+# Settings whose value may span lines: the domain list is one per line, and a secret is the
+# provider's to choose (it round-trips through the ini file and is never shown unmasked).
+MULTI_LINE_SETTINGS = frozenset({"allowedSignupDomains", SECRET_SETTING})
+
+
 def validate_settings(values: Mapping[str, SettingValue]) -> None:
     """Names, types and values the plugin's UI validators would check (a direct write skips them)."""
     for name, value in values.items():
@@ -210,6 +216,13 @@ def validate_settings(values: Mapping[str, SettingValue]) -> None:
             if not isinstance(value, str):
                 raise ValidationError(f"setting {name} must be a string, not {value!r}")
             check_representable(value, f"setting {name}")
+            if name not in MULTI_LINE_SETTINGS and has_control_character(value):
+                # A line break in clientId, the button name or a URL would inject lines into the
+                # rendered console commands and tables; the value is not echoed.
+                raise ValidationError(
+                    f"setting {name} holds a line break or another control character",
+                    hint="remove it: these settings are one line each",
+                )
     if not str(values.get("userinfoId", "x")).strip():
         raise ValidationError(
             "userinfoId must not be empty (the plugin refuses it)",

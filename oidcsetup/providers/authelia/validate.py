@@ -24,6 +24,7 @@ from oidcsetup.providers.authelia.model import (
     VersionModel,
     model_for,
 )
+from oidcsetup.text import has_control_character
 
 LevelName = Literal["error", "warning", "info"]
 
@@ -66,17 +67,6 @@ def _is_secret_name(name: str) -> bool:
     from oidcsetup.providers.authelia.redact import is_sensitive_name
 
     return is_sensitive_name(name)
-
-
-def _has_control(text: str) -> bool:
-    import unicodedata
-
-    # Format characters (Cf) include the bidi overrides that make a name read backwards; ZWNJ and
-    # ZWJ are allowed, several scripts and emoji sequences need them.
-    return any(
-        unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch not in "\u200c\u200d"
-        for ch in text
-    )
 
 
 def _q(values: Iterable[str]) -> str:
@@ -232,7 +222,7 @@ def _check_text(values: dict[str, Any], model: VersionModel, out: _Collector) ->
     fragment, its comment line and every message naming the client: refused in all versions."""
     for canonical in ("client_id", "client_name"):
         value = values.get(canonical)
-        if isinstance(value, str) and _has_control(value):
+        if isinstance(value, str) and has_control_character(value):
             out.add(
                 "error",
                 "control-character",
