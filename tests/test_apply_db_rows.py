@@ -53,68 +53,87 @@ ISSUE_ROWS: list[Row] = [
 ]
 
 
+class Root:
+    """One root connection for the whole module (a connection per step made the property test
+    slow): ``execute`` as ``MariaDB.execute``, in the test database."""
+
+    def __init__(self, mariadb: MariaDB, database: str) -> None:
+        self.connection = mariadb.root(database)
+
+    def execute(
+        self, sql: str, args: Any = None, database: str | None = None
+    ) -> list[tuple[Any, ...]]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, args)
+            return list(cursor.fetchall())
+
+
 @pytest.fixture(scope="module")
-def database(mariadb: MariaDB) -> Iterator[tuple[MariaDB, DbSettings]]:
+def database(mariadb: MariaDB) -> Iterator[tuple[Root, DbSettings]]:
     name = "rows_" + uuid.uuid4().hex[:10]
     mariadb.create_matomo(name, "matomo_")
-    yield mariadb, mariadb.app_settings(name, "matomo_")
+    root = Root(mariadb, name)
+    yield root, mariadb.app_settings(name, "matomo_")
+    root.connection.close()
     mariadb.execute(f"DROP DATABASE IF EXISTS `{name}`")
 
 
-def reset(mariadb: MariaDB, s: DbSettings, rows: list[Row]) -> None:
-    conn = mariadb.root(s.database)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute("TRUNCATE TABLE matomo_plugin_setting")
-            if rows:
-                cursor.executemany(
-                    "INSERT INTO matomo_plugin_setting (plugin_name, setting_name, "
-                    "setting_value, json_encoded, user_login) VALUES (%s, %s, %s, %s, %s)",
-                    rows,
-                )
-    finally:
-        conn.close()
+@pytest.fixture(scope="module")
+def app_db(database: tuple[Root, DbSettings]) -> Iterator[MatomoDatabase]:
+    with MatomoDatabase.connect(database[1]) as db:
+        yield db
 
 
-def table(mariadb: MariaDB, s: DbSettings) -> dict[int, Row]:
+def reset(root: Root, rows: list[Row]) -> None:
+    root.execute("DELETE FROM matomo_plugin_setting")  # TRUNCATE rebuilds the table: slow
+    if rows:
+        with root.connection.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO matomo_plugin_setting (plugin_name, setting_name, "
+                "setting_value, json_encoded, user_login) VALUES (%s, %s, %s, %s, %s)",
+                rows,
+            )
+
+
+def table(root: Root) -> dict[int, Row]:
     return {
         int(r[0]): tuple(r[1:])  # type: ignore[misc]
-        for r in mariadb.execute(
+        for r in root.execute(
             "SELECT idplugin_setting, plugin_name, setting_name, setting_value, json_encoded, "
-            "user_login FROM matomo_plugin_setting",
-            database=s.database,
+            "user_login FROM matomo_plugin_setting"
         )
     }
 
 
-def matomo_reads(mariadb: MariaDB, s: DbSettings) -> list[tuple[Any, ...]]:
+def matomo_reads(root: Root) -> list[tuple[Any, ...]]:
     """PluginSettingsTable::load's own query (the table's collation decides what matches)."""
-    return mariadb.execute(
+    return root.execute(
         "SELECT idplugin_setting, setting_name, setting_value, json_encoded "
         "FROM matomo_plugin_setting WHERE plugin_name = %s and user_login = %s",
         ("LoginOIDC", ""),
-        database=s.database,
     )
 
 
 @settings(
-    max_examples=60,
+    max_examples=200,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @example(rows=ISSUE_ROWS, desired={"clientId": "matomo", "clientSecret": "secret"})
 @given(rows=rows_strategy, desired=desired_strategy)
 def test_apply_without_prune_changes_only_what_the_plan_shows(
-    database: tuple[MariaDB, DbSettings], rows: list[Row], desired: dict[str, str]
+    database: tuple[Root, DbSettings],
+    app_db: MatomoDatabase,
+    rows: list[Row],
+    desired: dict[str, str],
 ) -> None:
-    mariadb, s = database
-    reset(mariadb, s, rows)
-    before = table(mariadb, s)
-    read_by_matomo = {int(r[0]) for r in matomo_reads(mariadb, s)}
-    with MatomoDatabase.connect(s) as db:
-        plan = db.plan(desired)
-        result = db.apply(desired, expected=plan)
-    after = table(mariadb, s)
+    root, _ = database
+    reset(root, rows)
+    before = table(root)
+    read_by_matomo = {int(r[0]) for r in matomo_reads(root)}
+    plan = app_db.plan(desired)
+    result = app_db.apply(desired, expected=plan)
+    after = table(root)
     pending = {c.setting: c for c in plan.pending}
     assert all(c.action is not Action.REMOVE for c in plan.changes)
     # the rows the plan is about: Matomo reads them (its WHERE) and their exact name is shown
@@ -129,36 +148,34 @@ def test_apply_without_prune_changes_only_what_the_plan_shows(
     assert result.written == bool(pending)
     # and Matomo now reads exactly the desired values for those names
     for name, value in desired.items():
-        assert [r[2] for r in matomo_reads(mariadb, s) if r[1] == name] == [value]
+        assert [r[2] for r in matomo_reads(root) if r[1] == name] == [value]
 
 
-def test_the_issue_rows_survive(database: tuple[MariaDB, DbSettings]) -> None:
+def test_the_issue_rows_survive(database: tuple[Root, DbSettings]) -> None:
     """The report: hand-typed `clientsecret` and `ClientId` vanished after "17 added"."""
-    mariadb, s = database
-    reset(mariadb, s, ISSUE_ROWS)
+    root, s = database
+    reset(root, ISSUE_ROWS)
     with MatomoDatabase.connect(s) as db:
         plan = db.plan({"clientId": "matomo", "clientSecret": "secret"})
         assert {c.action for c in plan.changes} == {Action.ADD}
         db.apply({"clientId": "matomo", "clientSecret": "secret"}, expected=plan)
-    names = sorted(r[1] for r in table(mariadb, s).values())
+    names = sorted(r[1] for r in table(root).values())
     assert names == ["ClientId", "clientId", "clientSecret", "clientsecret"]
 
 
 def test_a_plan_that_changed_under_the_lock_writes_nothing(
-    database: tuple[MariaDB, DbSettings],
+    database: tuple[Root, DbSettings],
 ) -> None:
-    mariadb, s = database
-    reset(mariadb, s, [("LoginOIDC", "clientId", "old", 0, "")])
+    root, s = database
+    reset(root, [("LoginOIDC", "clientId", "old", 0, "")])
     with MatomoDatabase.connect(s) as db:
         plan = db.plan({"clientId": "new"})
         # someone else writes between the plan shown and the write
-        mariadb.execute(
-            "UPDATE matomo_plugin_setting SET setting_value = 'other'", database=s.database
-        )
+        root.execute("UPDATE matomo_plugin_setting SET setting_value = 'other'")
         with pytest.raises(ApplyError, match="changed since the plan") as info:
             db.apply({"clientId": "new"}, expected=plan)
     assert "run the command again" in (info.value.hint or "")
-    assert [r[1:3] for r in table(mariadb, s).values()] == [("clientId", "other")]
+    assert [r[1:3] for r in table(root).values()] == [("clientId", "other")]
 
 
 @pytest.mark.parametrize("legacy", [True])
