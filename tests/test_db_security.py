@@ -388,3 +388,31 @@ def test_php_pdo_sends_a_non_latin1_password_as_we_do(tls_mariadb: Any) -> None:
     assert out.returncode == 0 and out.stdout.startswith("euro@"), out.stdout + out.stderr
     with MatomoDatabase.connect(real(tls_mariadb, "127.0.0.1")) as db:
         assert db.connection.get_server_info()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the socket another owner")
+def test_default_socket_planted_in_a_shared_folder_is_not_used(tmp_path: Path) -> None:
+    """`localhost` without a port looks for /tmp/mysql.sock among others: a socket there that a
+    local user created (not root, us or mysql) would receive our writes. Stands for /tmp."""
+    import socket
+
+    from oidcsetup.apps.matomo.dbconnect import trusted_default_socket
+
+    shared, private = tmp_path / "shared", tmp_path / "private"
+    shared.mkdir(mode=0o1777)
+    private.mkdir(mode=0o755)
+    shared.chmod(0o1777)
+    paths = []
+    for folder in (shared, private):
+        path = folder / "mysql.sock"
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(str(path))
+        sock.close()
+        os.chown(path, 65534, 65534)  # "nobody": a local user, not the server's account
+        paths.append(str(path))
+    assert not trusted_default_socket(paths[0])  # planted in a folder anyone may write
+    assert trusted_default_socket(paths[1])  # only its owner could have put it there
+    os.chown(paths[0], 0, 0)
+    assert trusted_default_socket(paths[0])  # root's socket in /tmp
+    (private / "file").write_text("")
+    assert not trusted_default_socket(str(private / "file"))  # not a socket
