@@ -892,7 +892,7 @@ def run_checks(
                 matomo.get("tokenUrl") if matomo is not None else provider.token_endpoint,
             )
             if withheld is not None:
-                results.append(skipped("client-auth", "credentials-withheld", withheld))
+                results.append(withheld)
             else:
                 results.append(
                     probe_client_auth(
@@ -906,7 +906,7 @@ def run_checks(
             login_result: LoginResult | None = None
             login_error: LoginError | None = None
             if login and withheld is not None:
-                results.append(skipped("userinfo-claims", "credentials-withheld", withheld))
+                results.append(replace(withheld, name="userinfo-claims"))
             else:
                 if login:
                     progress("login")
@@ -927,37 +927,48 @@ def credentials_withheld(
     metadata: Mapping[str, Any] | None,
     token_endpoint: str | None,
     configured_token_endpoint: str | None,
-) -> str | None:
-    """Why the client secret (and a test login's code and verifier) must not be sent, or None.
+) -> ProbeResult | None:
+    """The client-auth result when the client secret (and a test login's code and verifier)
+    must not be sent, saying why; None when they may be.
 
     A provider, or whoever sits between us and it, controls the discovery document: a document
     failing validation (issuer on another host, token endpoint on plain http...) or naming
     another token endpoint than the one configured must not receive the configured client's
-    credentials (docs/security.md, "Providers and the network").
+    credentials (docs/security.md, "Providers and the network"); the probe is skipped, as the
+    discovery or endpoints probe fails already. A plain-http token endpoint on a public host
+    (from the profile or a preset) fails it: Matomo would post the secret there in cleartext.
     """
     from urllib.parse import urlsplit
 
     from oidcsetup.urls import is_loopback_host
 
+    name = "client-auth"
     if discovery.status == "fail" and metadata is not None:
-        return (
+        return skipped(
+            name,
+            "credentials-withheld",
             f"skipped: client credentials not sent, the discovery document has errors "
-            f"({discovery.code}: {discovery.message})"
+            f"({discovery.code}: {discovery.message})",
         )
     if (
         token_endpoint
         and configured_token_endpoint
         and normalize_url(token_endpoint) != normalize_url(configured_token_endpoint)
     ):
-        return (
+        return skipped(
+            name,
+            "credentials-withheld",
             f"skipped: client credentials not sent, the discovered token endpoint "
-            f"{token_endpoint} differs from the configured {configured_token_endpoint}"
+            f"{token_endpoint} differs from the configured {configured_token_endpoint}",
         )
     parts = urlsplit(token_endpoint or "")
     if parts.scheme == "http" and not is_loopback_host(parts.hostname):
-        return (
-            f"skipped: client credentials not sent in cleartext to the plain-http token "
-            f"endpoint {token_endpoint}"
+        return failed(
+            name,
+            "token-endpoint-cleartext",
+            f"the token endpoint {token_endpoint} is plain http on a public host: client "
+            "credentials not sent (Matomo would post the client secret there in cleartext)",
+            "use the provider's https:// token endpoint",
         )
     return None
 

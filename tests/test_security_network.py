@@ -184,12 +184,15 @@ def test_check_withholds_credentials_when_the_token_endpoint_moved(
 
 def test_no_credentials_in_cleartext_to_a_public_host() -> None:
     """Endpoints from the profile or a preset (no discovery document to judge): a plain-http
-    token endpoint on a non-loopback host gets no secret; https and loopback http do."""
+    token endpoint on a non-loopback host gets no secret, and the probe fails (Matomo would
+    send it in cleartext); https and loopback http do get the credentials."""
     from oidcsetup.checks import credentials_withheld, skipped
 
     preset = skipped("discovery", "preset", "not discovered")
-    why = credentials_withheld(preset, None, "http://idp.example.com/token", None)
-    assert why is not None and "plain-http token endpoint http://idp.example.com/token" in why
+    withheld = credentials_withheld(preset, None, "http://idp.example.com/token", None)
+    assert withheld is not None
+    assert (withheld.status, withheld.code) == ("fail", "token-endpoint-cleartext")
+    assert "http://idp.example.com/token is plain http" in withheld.message
     assert credentials_withheld(preset, None, "https://idp.example.com/token", None) is None
     assert credentials_withheld(preset, None, "http://127.0.0.1:9000/token", None) is None
 

@@ -516,7 +516,9 @@ def _follow(
     current = url
     hops: list[str] = []
     while True:
-        with client.stream("GET", current, timeout=timeout, headers=JSON_HEADERS) as response:
+        with client.stream(
+            "GET", current, timeout=timeout, headers=JSON_HEADERS, follow_redirects=False
+        ) as response:
             target = redirect_location(response)
             if target is None:
                 return _read(response, url, current, hops, network, deadline, attempt, received)
