@@ -8,6 +8,7 @@ from oidcsetup.cli.lazy import LazyGroup
 
 GEN_COMMANDS = {
     "authelia": "oidcsetup.cli.gen_authelia:gen_authelia_command",
+    "keycloak": "oidcsetup.cli.gen_keycloak:gen_keycloak_command",
     "matomo": "oidcsetup.cli.gen_matomo:gen_matomo_command",
     "loginoidc": "oidcsetup.cli.gen_matomo:gen_matomo_command",
     "redirect-uris": "oidcsetup.cli.gen_matomo:gen_redirect_uris_command",
@@ -16,6 +17,7 @@ GEN_COMMANDS = {
 
 GEN_HELP = {
     "authelia": "Authelia's OpenID Connect client entry for Matomo (paste it or --merge it).",
+    "keycloak": "Keycloak's client (ClientRepresentation JSON) for Matomo, and the kcadm.sh commands.",
     "matomo": "The Login OIDC plugin's settings for this integration.",
     "loginoidc": "The Login OIDC plugin's settings (alias of gen matomo).",
     "redirect-uris": "The redirect URI(s) the provider and Matomo must both use.",

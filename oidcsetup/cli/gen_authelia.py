@@ -9,6 +9,7 @@ import click
 
 from oidcsetup.cli.context import AppContext
 from oidcsetup.cli.options import overrides, shared_options
+from oidcsetup.cli.providerside import report_findings, report_secret, secret_json
 from oidcsetup.cli.secret import algorithm_option
 from oidcsetup.errors import ExitCode, FindingsError
 from oidcsetup.providers.authelia.model import SUPPORTED_VERSIONS
@@ -144,10 +145,10 @@ def gen_authelia_command(
         "client_id": entry.client_id,
         "entry": entry.as_dict(),
         "findings": [f.to_json() for f in findings],
-        "secret": _secret_json(secret, show_secrets, dry_run),
+        "secret": secret_json(secret, show_secrets, dry_run),
     }
     if has_errors(findings):
-        _report_findings(app, findings)
+        report_findings(app, findings)
         if app.json_mode:
             out.json(document)
             raise click.exceptions.Exit(int(ExitCode.FINDINGS))
@@ -157,11 +158,13 @@ def gen_authelia_command(
             "nothing was written",
             hint="fix the values named above (flags, OIDCSETUP_* variables or the profile)",
         )
-    _report_findings(app, findings)
+    report_findings(app, findings)
 
     if not dry_run:
         write_secret_file(secret)
-    _report_secret(app, secret, show_secrets, dry_run)
+    report_secret(
+        app, secret, show_secrets, dry_run, "Authelia gets only its digest"
+    )
 
     if merge is None:
         comment = _secret_comment(secret)
@@ -229,66 +232,8 @@ def _shown_entry(entry: dict[str, Any], show: bool) -> dict[str, Any]:
     }
 
 
-def _report_findings(app: AppContext, findings: list[Any]) -> None:
-    for finding in findings:
-        text = f"[{finding.code}] {finding.message}"
-        if finding.level == "error":
-            app.output.error(text, finding.hint)
-        elif finding.level == "warning":
-            app.output.warn(text, finding.hint, code=finding.code)
-        else:
-            app.output.info(f"note: {text}")
-
-
 def _secret_comment(secret: Any) -> str:
     # printable() in the renderer escapes a line break in the path (it would end the comment)
     if secret.file is not None:
         return f"The digest of the client secret in {secret.file}."
     return f"The digest of the client secret from {secret.source}."
-
-
-def _secret_json(secret: Any, show: bool, dry_run: bool) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "source": secret.source,
-        "generated": secret.generated,
-        "file": str(secret.file) if secret.file else None,
-        "written": bool(secret.generated and not dry_run),
-        "profile_reference": secret.reference,
-    }
-    if show:
-        result["value"] = secret.value
-    return result
-
-
-def _toml_string(text: str) -> str:
-    """A TOML basic string (what the profile needs), escaped like JSON."""
-    import json
-
-    return json.dumps(text, ensure_ascii=False)
-
-
-def _report_secret(app: AppContext, secret: Any, show: bool, dry_run: bool) -> None:
-    from oidcsetup.providers.authelia.render import printable
-
-    out = app.output
-    if secret.generated:
-        verb = "would write" if dry_run else "wrote"
-        out.info(
-            f"generated a new client secret and {verb} it to {printable(str(secret.file))} "
-            "(mode 0600); "
-            "Authelia gets only its digest"
-        )
-        if not secret.in_profile:
-            out.info(
-                f"next: set client.secret = {_toml_string(f'file:{secret.file.resolve()}')} "
-                "in the profile so that `oidcsetup gen matomo` gives Matomo the same secret"
-            )
-        if dry_run:
-            out.warn(
-                "dry run: the secret was not saved, so this digest matches no stored secret",
-                code="secret-not-saved",
-            )
-    elif secret.file is not None:
-        out.info(f"using the client secret kept in {printable(str(secret.file))}")
-    if show:
-        out.info(f"client secret (for Matomo only): {secret.value}")

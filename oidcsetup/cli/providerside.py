@@ -1,0 +1,139 @@
+"""What every ``gen <provider>`` command shares: the Integration and the URIs the app computed,
+findings on stderr, and the client secret's report (never its value unless asked).
+
+A provider package never imports an app package (docs/architecture.md): the command computes the
+redirect URIs here, from ``oidcsetup.apps.matomo.redirect``, and passes them in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from oidcsetup.errors import ExitCode, FindingsError
+
+if TYPE_CHECKING:
+    from oidcsetup.cli.context import AppContext
+    from oidcsetup.findings import Finding
+    from oidcsetup.integration import Integration
+
+
+@dataclass(frozen=True)
+class ProviderInputs:
+    """Everything a provider package needs besides the secret: a pure function of these."""
+
+    integration: Integration
+    redirect_uris: tuple[str, ...]
+    # Where the provider may send the browser after logout (Matomo's base URL by default).
+    post_logout_redirect_uris: tuple[str, ...]
+
+
+def post_logout_option(func: Any) -> Any:
+    return click.option(
+        "--post-logout-redirect-uri",
+        "post_logout_redirect_uri",
+        default=None,
+        envvar="OIDCSETUP_POST_LOGOUT_REDIRECT_URI",
+        show_envvar=True,
+        help="Where the provider may send the browser after logout (default: Matomo's URL).",
+    )(func)
+
+
+def provider_inputs(
+    app: AppContext, values: Mapping[str, Any], post_logout_redirect_uri: str | None = None
+) -> ProviderInputs:
+    """The Integration (flags and environment over the profile) and the app's URIs."""
+    from oidcsetup.apps.matomo.redirect import check_redirect_uri, matomo_base_url, redirect_uris
+
+    integration = app.integration(dict(values))
+    uris = redirect_uris(integration.matomo)
+    if post_logout_redirect_uri:
+        post: tuple[str, ...] = (
+            check_redirect_uri(post_logout_redirect_uri, "--post-logout-redirect-uri"),
+        )
+    elif integration.matomo.url:
+        post = (matomo_base_url(integration.matomo.url),)
+    else:
+        post = ()
+    return ProviderInputs(integration, uris, post)
+
+
+def report_findings(app: AppContext, findings: Iterable[Finding]) -> None:
+    for finding in findings:
+        text = f"[{finding.code}] {finding.message}"
+        if finding.level == "error":
+            app.output.error(text, finding.hint)
+        elif finding.level == "warning":
+            app.output.warn(text, finding.hint, code=finding.code)
+        else:
+            app.output.info(f"note: {text}")
+
+
+def stop_on_errors(
+    app: AppContext, findings: list[Finding], document: dict[str, Any], what: str
+) -> None:
+    """Report the findings; on an error-level one, end the command (exit 3), nothing written."""
+    from oidcsetup.findings import has_errors
+
+    report_findings(app, findings)
+    if not has_errors(findings):
+        return
+    if app.json_mode:
+        app.output.json(document)
+        raise click.exceptions.Exit(int(ExitCode.FINDINGS))
+    count = sum(1 for f in findings if f.level == "error")
+    raise FindingsError(
+        f"{what} breaks {count} rule(s); nothing was written",
+        hint="fix the values named above (flags, OIDCSETUP_* variables or the profile)",
+    )
+
+
+def secret_json(secret: Any, show: bool, dry_run: bool) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "source": secret.source,
+        "generated": secret.generated,
+        "file": str(secret.file) if secret.file else None,
+        "written": bool(secret.generated and not dry_run),
+        "profile_reference": secret.reference,
+    }
+    if show:
+        result["value"] = secret.value
+    return result
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string (what the profile needs), escaped like JSON."""
+    import json
+
+    return json.dumps(text, ensure_ascii=False)
+
+
+def report_secret(app: AppContext, secret: Any, show: bool, dry_run: bool, gets: str) -> None:
+    """Say where the secret came from or went (``gets``: what the provider receives of it)."""
+    # printable() escapes a line break in the path (it would end a line of the report)
+    from oidcsetup.providers.authelia.render import printable
+
+    out = app.output
+    if secret.generated:
+        verb = "would write" if dry_run else "wrote"
+        out.info(
+            f"generated a new client secret and {verb} it to {printable(str(secret.file))} "
+            f"(mode 0600); {gets}"
+        )
+        if not secret.in_profile:
+            out.info(
+                f"next: set client.secret = {_toml_string(f'file:{secret.file.resolve()}')} "
+                "in the profile so that `oidcsetup gen matomo` gives Matomo the same secret"
+            )
+        if dry_run:
+            out.warn(
+                "dry run: the secret was not saved, so this digest matches no stored secret",
+                code="secret-not-saved",
+            )
+    elif secret.file is not None:
+        out.info(f"using the client secret kept in {printable(str(secret.file))}")
+    if show:
+        out.info(f"client secret (for Matomo only): {secret.value}")
