@@ -402,3 +402,12 @@ def test_real_providers_documents_follow_the_contract(
     assert [w["code"] for w in checked["warnings"]][: len(lifted)] == lifted
     if name == "lemonldap":
         assert "unsigned-id-token-allowed" in lifted
+
+
+def test_gen_keycloak(tmp_path: Path) -> None:
+    env = {"OIDCSETUP_CLIENT_SECRET": SECRET}
+    args = ["--json", "gen", "keycloak", "--matomo-url", "https://m.example.com"]
+    good = document_of(run([*args, "--realm", "r1"], env=env), "gen-keycloak", 0)
+    assert good["client"]["clientId"] == "matomo" and SECRET not in json.dumps(good)
+    broken = document_of(run([*args, "--client-id", " "], env=env), "gen-keycloak", 3)
+    assert broken["findings"][0]["code"] == "keycloak-client-id"

@@ -162,9 +162,7 @@ def gen_authelia_command(
 
     if not dry_run:
         write_secret_file(secret)
-    report_secret(
-        app, secret, show_secrets, dry_run, "Authelia gets only its digest"
-    )
+    report_secret(app, secret, show_secrets, dry_run, "Authelia gets only its digest")
 
     if merge is None:
         comment = _secret_comment(secret)
