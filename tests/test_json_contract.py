@@ -411,3 +411,20 @@ def test_gen_keycloak(tmp_path: Path) -> None:
     assert good["client"]["clientId"] == "matomo" and SECRET not in json.dumps(good)
     broken = document_of(run([*args, "--client-id", " "], env=env), "gen-keycloak", 3)
     assert broken["findings"][0]["code"] == "keycloak-client-id"
+
+
+@pytest.mark.parametrize(
+    ("provider", "broken", "code"),
+    [
+        ("authentik", ["--slug", "a b"], "authentik-slug"),
+        ("kanidm", ["--client-id", "Matomo"], "kanidm-iname"),
+        ("dex", ["--scopes", "openid roles"], "dex-scope"),
+    ],
+)
+def test_gen_provider_sides(provider: str, broken: list[str], code: str) -> None:
+    env = {"OIDCSETUP_CLIENT_SECRET": SECRET}
+    args = ["--json", "gen", provider, "--matomo-url", "https://m.example.com"]
+    good = document_of(run(args, env=env), f"gen-{provider}", 0)
+    assert good["client_id"] == "matomo" and SECRET not in json.dumps(good)
+    bad = document_of(run([*args, *broken], env=env), f"gen-{provider}", 3)
+    assert code in [f["code"] for f in bad["findings"]]

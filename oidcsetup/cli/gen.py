@@ -8,6 +8,9 @@ from oidcsetup.cli.lazy import LazyGroup
 
 GEN_COMMANDS = {
     "authelia": "oidcsetup.cli.gen_authelia:gen_authelia_command",
+    "authentik": "oidcsetup.cli.gen_authentik:gen_authentik_command",
+    "dex": "oidcsetup.cli.gen_dex:gen_dex_command",
+    "kanidm": "oidcsetup.cli.gen_kanidm:gen_kanidm_command",
     "keycloak": "oidcsetup.cli.gen_keycloak:gen_keycloak_command",
     "matomo": "oidcsetup.cli.gen_matomo:gen_matomo_command",
     "loginoidc": "oidcsetup.cli.gen_matomo:gen_matomo_command",
@@ -17,6 +20,9 @@ GEN_COMMANDS = {
 
 GEN_HELP = {
     "authelia": "Authelia's OpenID Connect client entry for Matomo (paste it or --merge it).",
+    "authentik": "authentik's blueprint (OAuth2 provider + application) for Matomo; print, write or merge.",
+    "dex": "Dex's staticClients entry for Matomo (secretEnv, never a plaintext secret).",
+    "kanidm": "The kanidm system oauth2 commands that register Matomo in Kanidm.",
     "keycloak": "Keycloak's client (ClientRepresentation JSON) for Matomo, and the kcadm.sh commands.",
     "matomo": "The Login OIDC plugin's settings for this integration.",
     "loginoidc": "The Login OIDC plugin's settings (alias of gen matomo).",
@@ -33,6 +39,10 @@ GEN_HELP = {
 Examples:
   oidcsetup gen redirect-uris --matomo-url https://matomo.example.com
   oidcsetup gen authelia --authelia-version 4.38
+  oidcsetup gen keycloak --issuer https://sso.example.com/realms/main --output client.json
+  oidcsetup gen authentik --merge /blueprints/custom/sso.yaml --dry-run
+  oidcsetup gen kanidm --issuer https://idm.example.com > register-matomo.sh
+  oidcsetup gen dex --merge /etc/dex/config.yaml --secret-env MATOMO_CLIENT_SECRET
   oidcsetup gen matomo --format ini --secret-as-env MATOMO_OIDC_CLIENT_SECRET
 """,
 )

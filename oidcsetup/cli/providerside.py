@@ -29,6 +29,7 @@ class ProviderInputs:
     redirect_uris: tuple[str, ...]
     # Where the provider may send the browser after logout (Matomo's base URL by default).
     post_logout_redirect_uris: tuple[str, ...]
+    app_url: str | None = None  # Matomo's base URL, normalised (None when only an override)
 
 
 def post_logout_option(func: Any) -> Any:
@@ -50,15 +51,14 @@ def provider_inputs(
 
     integration = app.integration(dict(values))
     uris = redirect_uris(integration.matomo)
+    app_url = matomo_base_url(integration.matomo.url) if integration.matomo.url else None
     if post_logout_redirect_uri:
         post: tuple[str, ...] = (
             check_redirect_uri(post_logout_redirect_uri, "--post-logout-redirect-uri"),
         )
-    elif integration.matomo.url:
-        post = (matomo_base_url(integration.matomo.url),)
     else:
-        post = ()
-    return ProviderInputs(integration, uris, post)
+        post = (app_url,) if app_url else ()
+    return ProviderInputs(integration, uris, post, app_url)
 
 
 def report_findings(app: AppContext, findings: Iterable[Finding]) -> None:
