@@ -11,7 +11,9 @@ from oidcsetup.cli.context import AppContext
 from oidcsetup.cli.options import overrides, shared_options
 from oidcsetup.cli.providerside import (
     provider_inputs,
+    report_file_merge,
     report_secret,
+    secret_file_option,
     secret_json,
     stop_on_errors,
 )
@@ -70,12 +72,7 @@ authentik's schema.
 @click.option(
     "--dry-run", is_flag=True, help="With --merge/--output: show the diff, write nothing."
 )
-@click.option(
-    "--secret-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Where a generated secret is kept (default ./<client_id>.secret).",
-)
+@secret_file_option
 @click.option("--show-secrets", is_flag=True, help="Put the secret in what is printed too.")
 @click.pass_obj
 def gen_authentik_command(
@@ -167,27 +164,14 @@ def gen_authentik_command(
             out.raw(text)
             out.info(f"issuer for the Matomo side: {document['issuer']}")
         return
-    backup = None
-    if not dry_run:
-        backup = write_blueprint_merge(merge)
-    document["merge"] = {
-        "path": str(merge.path),
-        "action": merge.action,
-        "in_sync": merge.in_sync,
-        "written": bool(not dry_run and not merge.in_sync),
-        "backup": str(backup) if backup else None,
-        "diff": merge.diff(show_secrets),
-    }
-    if app.json_mode:
-        out.json(document)
-        return
-    where = f"{merge.path}"
-    if merge.in_sync:
-        out.text(f"in sync: {where} already holds these entries; nothing written")
-    elif dry_run:
-        out.raw(merge.diff(show_secrets))
-        out.info(f"dry run: {where} would be {merge.action}; nothing written")
-    else:
-        saved = f"; previous file saved as {backup}" if backup else ""
-        out.text(f"{merge.action} {where}{saved}")
-    out.info(f"issuer for the Matomo side: {document['issuer']}")
+    backup = None if dry_run else write_blueprint_merge(merge)
+    report_file_merge(
+        app,
+        document,
+        merge,
+        what=f"the '{blueprint.slug}' provider and application",
+        dry_run=dry_run,
+        backup=backup,
+        diff=merge.diff(show_secrets),
+        next_step=f"issuer for the Matomo side: {document['issuer']}",
+    )

@@ -9,7 +9,7 @@ import click
 
 from oidcsetup.cli.context import AppContext
 from oidcsetup.cli.options import overrides, shared_options
-from oidcsetup.cli.providerside import provider_inputs, stop_on_errors
+from oidcsetup.cli.providerside import provider_inputs, report_file_merge, stop_on_errors
 
 
 @click.command(
@@ -100,23 +100,13 @@ def gen_dex_command(
         return
     merge = plan_dex_merge(merge_path, client)
     backup = None if dry_run else write_dex_merge(merge)
-    document["merge"] = {
-        "path": str(merge.path),
-        "action": merge.action,
-        "in_sync": merge.in_sync,
-        "written": bool(not dry_run and not merge.in_sync),
-        "backup": str(backup) if backup else None,
-        "diff": merge.diff(),
-    }
-    if app.json_mode:
-        out.json(document)
-        return
-    if merge.in_sync:
-        out.text(f"in sync: client '{client.client_id}' in {merge.path} already matches")
-    elif dry_run:
-        out.raw(merge.diff())
-        out.info(f"dry run: client '{client.client_id}' would be {merge.action}; nothing written")
-    else:
-        saved = f"; previous file saved as {backup}" if backup else ""
-        out.text(f"{merge.action} client '{client.client_id}' in {merge.path}{saved}")
-        out.info("restart Dex to load the new client")
+    report_file_merge(
+        app,
+        document,
+        merge,
+        what=f"client '{client.client_id}'",
+        dry_run=dry_run,
+        backup=backup,
+        diff=merge.diff(),
+        next_step="restart Dex to load the new client" if merge.action != "unchanged" else "",
+    )

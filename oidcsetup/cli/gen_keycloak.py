@@ -13,6 +13,7 @@ from oidcsetup.cli.providerside import (
     post_logout_option,
     provider_inputs,
     report_secret,
+    secret_file_option,
     secret_json,
     stop_on_errors,
 )
@@ -53,12 +54,7 @@ Exit status: 0 ok, 1 failure, 2 usage error, 3 the client breaks a rule of Keycl
     default=None,
     help="Write the ClientRepresentation, secret included, to this file (mode 0600).",
 )
-@click.option(
-    "--secret-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Where a generated secret is kept (default ./<client_id>.secret).",
-)
+@secret_file_option
 @click.option("--show-secrets", is_flag=True, help="Put the secret in the JSON on stdout too.")
 @click.pass_obj
 def gen_keycloak_command(

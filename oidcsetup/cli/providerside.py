@@ -137,3 +137,51 @@ def report_secret(app: AppContext, secret: Any, show: bool, dry_run: bool, gets:
         out.info(f"using the client secret kept in {printable(str(secret.file))}")
     if show:
         out.info(f"client secret (for Matomo only): {secret.value}")
+
+
+def secret_file_option(func: Any) -> Any:
+    from pathlib import Path
+
+    return click.option(
+        "--secret-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Where a generated secret is kept (default ./<client_id>.secret).",
+    )(func)
+
+
+def report_file_merge(
+    app: AppContext,
+    document: dict[str, Any],
+    merge: Any,
+    *,
+    what: str,
+    dry_run: bool,
+    backup: Any,
+    diff: str,
+    next_step: str,
+) -> None:
+    """The end of a ``--merge``: the JSON document, or in sync / the dry run's diff / written."""
+    out = app.output
+    document["merge"] = {
+        "path": str(merge.path),
+        "action": merge.action,
+        "in_sync": merge.in_sync,
+        "written": bool(not dry_run and not merge.in_sync),
+        "backup": str(backup) if backup else None,
+        "diff": diff,
+    }
+    if app.json_mode:
+        out.json(document)
+        return
+    where = f"{what} in {merge.path}"
+    if merge.in_sync:
+        out.text(f"in sync: {where} already matches; nothing written")
+    elif dry_run:
+        out.raw(diff)
+        out.info(f"dry run: {where} would be {merge.action}; nothing written")
+    else:
+        saved = f"; previous file saved as {backup}" if backup else ""
+        out.text(f"{merge.action} {where}{saved}")
+    if next_step:
+        out.info(next_step)
