@@ -32,6 +32,7 @@ Examples:
   oidcsetup check --issuer https://auth.example.com --matomo-url https://matomo.example.com
   oidcsetup check --config /var/www/matomo/config/config.ini.php --login
   oidcsetup --json check --db --dsn mysql://matomo@127.0.0.1/matomo
+  oidcsetup check --config config.ini.php --secret-as-env MATOMO_OIDC_CLIENT_SECRET
 \b
 Exit codes: 0 every probe passed (or was skipped), 3 a probe failed, 4 the provider (or the
 database) could not be reached. The client secret comes from $OIDCSETUP_CLIENT_SECRET or the

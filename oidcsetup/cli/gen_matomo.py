@@ -138,6 +138,7 @@ Examples:
   oidcsetup gen matomo --issuer https://auth.example.com --matomo-url https://matomo.example.com
   oidcsetup gen matomo --format ini --secret-as-env MATOMO_OIDC_CLIENT_SECRET
   oidcsetup gen matomo --format console --show-secrets
+  oidcsetup gen matomo --allow-signup --allowed-signup-domain example.org
   oidcsetup --json gen matomo
 """,
 )
