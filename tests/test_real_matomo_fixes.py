@@ -337,3 +337,27 @@ def test_the_config_target_hides_what_it_pins_from_matomo(
     assert "read-only in Matomo" in ok(shown).stderr
 
     assert "LoginOIDC" not in system_settings(browser, matomo)  # every one of them pinned
+
+
+def test_rebeloidc_when_active_is_checked_the_same_way(
+    matomo: RunningMatomo, provider: RunningProvider, browser: Browser, workdir: Path
+) -> None:
+    matomo.console("plugin:activate", "RebelOIDC")  # Matomo's own activation: installed
+    assert matomo.has_table("rebeloidc_provider")
+    args = ("--json", "--db", "--from-config", str(matomo.config_path))
+    fine = oidcsetup(matomo, provider, workdir, *args, command="check")
+    assert "RebelOIDC is installed" in probe(fine, "matomo-state")["message"], fine.stdout
+    # Recorded as installed, table gone: the state a hand-written PluginsInstalled[] line leaves.
+    matomo.execute("DROP TABLE {p}rebeloidc_provider")
+    broken = probe(oidcsetup(matomo, provider, workdir, *args, command="check"), "matomo-state")
+    assert broken["code"] == "plugin-active-not-installed"
+    assert "matomo_rebeloidc_provider" in broken["message"]
+    assert 'PluginsInstalled[] = "RebelOIDC"' in broken["hint"]
+
+    text = matomo.config_path.read_text()
+    matomo.config_path.write_text(text.replace('PluginsInstalled[] = "RebelOIDC"\n', "", 1))
+    open_any_page(browser, matomo)
+
+    assert matomo.has_table("rebeloidc_provider")
+    repaired = oidcsetup(matomo, provider, workdir, *args, command="check")
+    assert probe(repaired, "matomo-state")["status"] == "pass", repaired.stdout
