@@ -152,6 +152,24 @@ def test_apply_and_check_report_the_broken_install(matomo: Any, tmp_path: Path) 
     assert "plugin-active-not-installed" in [w["code"] for w in doc["warnings"]]
     assert doc["plugin"]["installs"][0]["problem"] == "not-installed"
     assert "open any Matomo page" in result.stderr
+    # --link cannot work without the table: refused with the same repair, not "activate it".
+    matomo.sql(
+        "INSERT INTO matomo_user (login, password, email, superuser_access) "
+        "VALUES ('admin', 'x', 'a@x.example', 1)"
+    )
+    link = run(
+        [
+            "--profile", str(tmp_path / "none.toml"), "apply", "matomo",
+            "--from-config", str(config), "--link", "admin=sub-admin",
+            "--authorization-endpoint", "https://auth.example.com/a",
+            "--token-endpoint", "https://auth.example.com/t",
+            "--userinfo-endpoint", "https://auth.example.com/u",
+        ],
+        env={"OIDCSETUP_CLIENT_SECRET": "s", "OIDCSETUP_DB_PASSWORD": None},
+    )  # fmt: skip
+    assert link.exit_code == 1 and "Traceback" not in link.stderr
+    assert "--link needs table matomo_loginoidc_provider" in link.stderr
+    assert 'delete the line PluginsInstalled[] = "LoginOIDC"' in link.stderr
     # check: the same verdict as a failing probe (exit 3 from the probe's status)
     current = read_matomo(None, True, None, config)
     probe = probe_matomo_state(current)

@@ -18,7 +18,7 @@ from oidcsetup.cli.context import AppContext
 from oidcsetup.cli.gen_matomo import build_settings, matomo_settings_options
 from oidcsetup.cli.options import database_requested
 from oidcsetup.cli.secret import prompt_client_secret
-from oidcsetup.errors import UsageError, ValidationError
+from oidcsetup.errors import InputError, UsageError, ValidationError
 from oidcsetup.fileio import DEFAULT_KEEP_BACKUPS, rotate_like
 
 if TYPE_CHECKING:
@@ -428,6 +428,13 @@ def _apply(
         report.plugin["installs"] = [i.to_json() for i in installs]
         for finding in install_findings(installs):
             report.warnings.append(finding.to_json())
+        missing = [i for i in installs if i.plugin == "LoginOIDC" and not i.table_exists]
+        if links and missing and missing[0].problem != "install-pending":
+            blocker = missing[0].finding()
+            assert blocker is not None
+            raise InputError(
+                f"--link needs table {missing[0].table}: {blocker.message}", blocker.hint
+            )
 
     # A value pinned in config.ini.php wins over the database (SystemSetting): say so.
     if db_plan is not None and source_config is not None:
