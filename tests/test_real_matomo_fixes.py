@@ -99,6 +99,11 @@ def codes(result: Result) -> list[str]:
     return [w["code"] for w in json.loads(result.stdout)["warnings"]]
 
 
+def signup_for(domain: str, matomo: RunningMatomo) -> tuple[str, ...]:
+    """The database target with signup on, restricted to one domain."""
+    return ("--dsn", matomo.dsn, "--allow-signup", "--allowed-signup-domain", domain)
+
+
 def login_as(browser: Browser, matomo: RunningMatomo, account: str) -> Any:
     browser.reset()  # no provider session from an earlier login: the form asks who
     return browser.oidc_login(matomo.url, login=account)
@@ -189,12 +194,12 @@ def test_active_and_recorded_without_table_is_found_by_check_and_the_hint_repair
 def test_a_regex_domain_is_refused_and_would_refuse_every_real_signup(
     matomo: RunningMatomo, provider: RunningProvider, browser: Browser, workdir: Path
 ) -> None:
-    refused = oidcsetup(matomo, provider, workdir, "--dsn", matomo.dsn, "--allow-signup", "--allowed-signup-domain", r"^.*@example\.org$")  # fmt: skip
+    refused = oidcsetup(matomo, provider, workdir, *signup_for(r"^.*@example\.org$", matomo))  # fmt: skip
     assert refused.exit_code == 1 and "Traceback" not in refused.stderr
     assert "regular expression" in refused.stderr and "hint: write example.org" in refused.stderr
     assert matomo.plugin_settings() == {}  # nothing written
     # Stored anyway (what 0.1.0 did, or a direct write): the real Matomo refuses jane.
-    ok(oidcsetup(matomo, provider, workdir, "--dsn", matomo.dsn, "--allow-signup", "--allowed-signup-domain", "example.org"))  # fmt: skip
+    ok(oidcsetup(matomo, provider, workdir, *signup_for("example.org", matomo)))  # fmt: skip
     matomo.execute(
         "UPDATE {p}plugin_setting SET setting_value = %s WHERE plugin_name = 'LoginOIDC' "
         "AND setting_name = 'allowedSignupDomains'",
@@ -208,7 +213,7 @@ def test_a_regex_domain_is_refused_and_would_refuse_every_real_signup(
 def test_a_plain_domain_lets_a_real_signup_through_and_no_other(
     matomo: RunningMatomo, provider: RunningProvider, browser: Browser, workdir: Path
 ) -> None:
-    applied = oidcsetup(matomo, provider, workdir, "--json", "--dsn", matomo.dsn, "--allow-signup", "--allowed-signup-domain", "Example.ORG")  # fmt: skip
+    applied = oidcsetup(matomo, provider, workdir, "--json", *signup_for("Example.ORG", matomo))  # fmt: skip
     assert matomo.plugin_settings()["allowedSignupDomains"] == "example.org", ok(applied).stdout
 
     login_as(browser, matomo, "jane")
@@ -229,11 +234,11 @@ def test_a_plain_domain_lets_a_real_signup_through_and_no_other(
 def test_disable_superuser_is_refused_while_a_signed_up_super_user_has_no_password(
     matomo: RunningMatomo, provider: RunningProvider, browser: Browser, workdir: Path
 ) -> None:
-    ok(oidcsetup(matomo, provider, workdir, "--dsn", matomo.dsn, "--allow-signup", "--allowed-signup-domain", "example.org"))  # fmt: skip
+    ok(oidcsetup(matomo, provider, workdir, *signup_for("example.org", matomo)))  # fmt: skip
     login_as(browser, matomo, "jane")  # a real signup: jane@example.org, no usable password
     matomo.execute("UPDATE {p}user SET superuser_access = 1 WHERE login = 'jane@example.org'")
 
-    refused = oidcsetup(matomo, provider, workdir, "--dsn", matomo.dsn, "--allow-signup", "--allowed-signup-domain", "example.org", "--disable-superuser")  # fmt: skip
+    refused = oidcsetup(matomo, provider, workdir, *signup_for("example.org", matomo), "--disable-superuser")  # fmt: skip
     assert refused.exit_code == 1, refused.stdout + refused.stderr
     assert "refusing to turn on disableSuperuser" in refused.stderr
     assert "jane@example.org" in refused.stderr and "--force" in refused.stderr
@@ -241,7 +246,7 @@ def test_disable_superuser_is_refused_while_a_signed_up_super_user_has_no_passwo
     landing = login_as(browser, matomo, "jane")  # still works: the setting is off
     assert landing.user == "jane@example.org", landing
 
-    forced = oidcsetup(matomo, provider, workdir, "--dsn", matomo.dsn, "--allow-signup", "--allowed-signup-domain", "example.org", "--disable-superuser", "--force")  # fmt: skip
+    forced = oidcsetup(matomo, provider, workdir, *signup_for("example.org", matomo), "--disable-superuser", "--force")  # fmt: skip
     assert "overridden by --force" in ok(forced).stderr
     # The lockout the rail warned about: OIDC refused, and jane has no password to fall back on.
     landing = login_as(browser, matomo, "jane")
