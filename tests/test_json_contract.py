@@ -428,3 +428,21 @@ def test_gen_provider_sides(provider: str, broken: list[str], code: str) -> None
     assert good["client_id"] == "matomo" and SECRET not in json.dumps(good)
     bad = document_of(run([*args, *broken], env=env), f"gen-{provider}", 3)
     assert code in [f["code"] for f in bad["findings"]]
+
+
+def test_gen_and_apply_lemonldap(tmp_path: Path) -> None:
+    env = {"OIDCSETUP_CLIENT_SECRET": SECRET}
+    args = ["--json", "gen", "lemonldap", "--matomo-url", "https://m.example.com"]
+    good = document_of(run(args, env=env), "gen-lemonldap", 0)
+    assert good["client_id"] == "matomo" and SECRET not in json.dumps(good)
+    bad = document_of(run([*args, "--client-id", "a b"], env=env), "gen-lemonldap", 3)
+    assert bad["findings"][0]["code"] == "lemonldap-rp-name"
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "lmConf-1.json").write_text('{"cfgNum": 1}')
+    apply = ["--json", "apply", "lemonldap", "--conf-dir", str(conf)]
+    apply += ["--matomo-url", "https://m.example.com"]
+    drift = document_of(run([*apply, "--check"], env=env), "apply-lemonldap", 3)
+    assert drift["in_sync"] is False and SECRET not in json.dumps(drift)
+    done = document_of(run(apply, env=env), "apply-lemonldap", 0)
+    assert done["written"] == str(conf / "lmConf-2.json")

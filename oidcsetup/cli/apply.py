@@ -6,8 +6,14 @@ import click
 
 from oidcsetup.cli.lazy import LazyGroup
 
-APPLY_COMMANDS = {"matomo": "oidcsetup.cli.apply_matomo:apply_matomo_command"}
-APPLY_HELP = {"matomo": "Apply the Login OIDC settings to Matomo: a plan, then the write."}
+APPLY_COMMANDS = {
+    "lemonldap": "oidcsetup.cli.apply_lemonldap:apply_lemonldap_command",
+    "matomo": "oidcsetup.cli.apply_matomo:apply_matomo_command",
+}
+APPLY_HELP = {
+    "lemonldap": "Apply the relying party to LemonLDAP::NG's configuration: a plan, then the write.",
+    "matomo": "Apply the Login OIDC settings to Matomo: a plan, then the write.",
+}
 
 
 @click.group(
@@ -19,6 +25,7 @@ APPLY_HELP = {"matomo": "Apply the Login OIDC settings to Matomo: a plan, then t
 Examples:
   oidcsetup apply matomo --config /var/www/matomo/config/config.ini.php --dry-run
   oidcsetup apply matomo --db --from-config /var/www/matomo/config/config.ini.php --check
+  oidcsetup apply lemonldap --conf-dir /var/lib/lemonldap-ng/conf --dry-run
 """,
 )
 def apply_group() -> None:
