@@ -104,13 +104,25 @@ def resolve_target(path: Path | str) -> Path:
 
 
 def _open_directory(directory: Path) -> int:
-    """Open ``directory`` (absolute, already resolved) without following any symlink in it."""
-    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-    fd = os.open("/", flags)
+    """Open ``directory`` (absolute, already resolved) without following any symlink in it.
+
+    The folders on the way are opened ``O_PATH`` (search permission is enough, as for a plain
+    path lookup); the last one for reading (to lock it and list backups), or ``O_PATH`` too
+    when it may only be searched (reading and writing its files still work then).
+    """
+    walk = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open("/", walk)
     try:
-        for part in directory.parts[1:]:
+        parts = directory.parts[1:]
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
             try:
-                nxt = os.open(part, flags, dir_fd=fd)
+                try:
+                    nxt = os.open(part, (walk & ~os.O_PATH) if last else walk, dir_fd=fd)
+                except PermissionError:
+                    if not last:
+                        raise
+                    nxt = os.open(part, walk, dir_fd=fd)
             except OSError as exc:
                 if exc.errno in (errno.ELOOP, errno.ENOTDIR):
                     raise ApplyError(
@@ -120,6 +132,10 @@ def _open_directory(directory: Path) -> int:
                         "command again",
                     ) from None
                 raise
+            os.close(fd)
+            fd = nxt
+        if not parts:  # the root folder itself
+            nxt = os.open("/", walk & ~os.O_PATH)
             os.close(fd)
             fd = nxt
     except BaseException:
@@ -281,7 +297,8 @@ class TargetFile:
         self._read = None
         self._was_read = False
         if saved is not None and keep_backups is not None:
-            self.rotate_backups(keep_backups)
+            with contextlib.suppress(OSError):  # the write is done; a folder we may not list
+                self.rotate_backups(keep_backups)
         return self.path.with_name(saved) if saved else None
 
     def _create(self, name: str, data: bytes, mode: int) -> None:
