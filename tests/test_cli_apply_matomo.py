@@ -570,3 +570,18 @@ def test_restore_of_another_databases_backup_needs_force(site: Any) -> None:
     forced = second.cli("apply", "matomo", "--dsn", second.dsn, "--restore", str(backup), "--force")
     assert forced.exit_code == 0, forced.stderr
     assert second.rows()["clientId"] == "matomo"  # what `first` had before "two"
+
+
+def test_a_users_env_reference_is_kept_and_said(site: Any) -> None:
+    """Issue 10 item 9 through the CLI: the plaintext never replaces ${VAR}, and the user is told."""
+    s = site()
+    s.write_config('\n[LoginOIDC]\nclientSecret = "${OIDC_SECRET}"\n')
+    result = s.cli("--json", "apply", "matomo", "--config", str(s.config))
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    kept = [w for w in doc["warnings"] if w.get("code") == "secret-reference-kept"]
+    assert kept and "${OIDC_SECRET}" in kept[0]["message"]
+    assert 'clientSecret = "${OIDC_SECRET}"' in s.config.read_text()
+    assert SECRET not in s.config.read_text()
+    text = s.cli("apply", "matomo", "--config", str(s.config), "--dry-run")
+    assert "keeps clientSecret = ${OIDC_SECRET}" in text.stderr + text.stdout
