@@ -419,6 +419,7 @@ def test_gen_keycloak(tmp_path: Path) -> None:
         ("authentik", ["--slug", "a b"], "authentik-slug"),
         ("kanidm", ["--client-id", "Matomo"], "kanidm-iname"),
         ("dex", ["--scopes", "openid roles"], "dex-scope"),
+        ("glewlwyd", ["--client-id", " "], "glewlwyd-client-id"),
     ],
 )
 def test_gen_provider_sides(provider: str, broken: list[str], code: str) -> None:
