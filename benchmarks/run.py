@@ -1,6 +1,6 @@
 """Run every benchmark and print one table of figures and ratios (docs/benchmarks.md).
 
-    python -m benchmarks.run [--runs N] [--markdown] [--only startup,digest,discovery,apply]
+    python -m benchmarks.run [--runs N] [--markdown] [--only startup,digest,discovery,apply,check]
 
 Each comparison (oidcsetup against the floor for the same work) is measured in this same run,
 interleaved, as a median. The machine is printed first: figures mean little without it.
@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from benchmarks.timing import Row
 
-SUITES = ("startup", "digest", "discovery", "apply")
+SUITES = ("startup", "digest", "discovery", "apply", "check")
 
 
 def machine() -> str:
@@ -50,6 +50,10 @@ def suite(name: str) -> Callable[[int], list[Row]]:
         from benchmarks import discovery
 
         return discovery.measure
+    if name == "check":
+        from benchmarks import check_latency
+
+        return check_latency.measure
     from benchmarks import apply
 
     return apply.measure

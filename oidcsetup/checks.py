@@ -15,13 +15,15 @@ Nothing here prints or returns the client secret.
 
 from __future__ import annotations
 
+import contextlib
 import secrets as _secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from oidcsetup.errors import ExitCode, OidcSetupError, UnreachableError, UsageError
-from oidcsetup.findings import Level
+from oidcsetup.findings import Finding, Level
 from oidcsetup.http import NetworkOptions
 from oidcsetup.integration import MATOMO_AUTH_METHOD, Integration, ProviderEndpoints
 from oidcsetup.login import (
@@ -29,21 +31,19 @@ from oidcsetup.login import (
     LoginError,
     LoginResult,
     LoginSettings,
-    authorization_error_hint,
     client_auth,
     http_client,
     oauth_error,
-    page_error,
     refuse_redirect,
-    response_params,
     run_login,
-    same_endpoint,
     send,
 )
 from oidcsetup.urls import normalize_url
 
 if TYPE_CHECKING:
     import httpx
+
+    from oidcsetup.verify.browser import TestUser
 
 Status = Literal["pass", "fail", "skip"]
 
@@ -75,7 +75,8 @@ class ProbeResult:
             "code": self.code,
             "message": self.message,
             "hint": self.hint,
-            "details": self.details,
+            # "_" keys are for the library (e.g. the discovery findings), not the document.
+            "details": {k: v for k, v in self.details.items() if not k.startswith("_")},
             "unreachable": self.unreachable,
         }
 
@@ -210,20 +211,31 @@ def target_from_matomo(target: Target, current: MatomoCurrent, integration: Inte
     )
 
 
+@contextlib.contextmanager
+def concurrent(workers: int) -> Iterator[ThreadPoolExecutor]:
+    """A thread pool for requests that do not depend on each other (each with its own client:
+    a request's hard deadline cuts every socket of its client)."""
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="oidcsetup-probe") as pool:
+        yield pool
+
+
 # --- probes -----------------------------------------------------------------------------------
 
 
 def probe_discovery(
-    issuer: str | None, network: NetworkOptions
+    issuer: str | None, network: NetworkOptions, *, check_keys: bool = True
 ) -> tuple[ProbeResult, dict[str, Any] | None]:
-    """Discovery reachable and valid as ``oidcsetup discover`` judges it (errors fail)."""
+    """Discovery reachable and valid as ``oidcsetup discover`` judges it (errors fail).
+
+    ``check_keys=False`` leaves the JWKS to the caller (``check`` fetches it side by side with
+    the other probes, then calls ``discovery_verdict`` again with its findings)."""
     from oidcsetup.discovery import discover
 
     name = "discovery"
     if not issuer:
         return skipped(name, "no-issuer", "no issuer configured", "pass --issuer URL"), None
     try:
-        result = discover(issuer, network)
+        result = discover(issuer, network, check_keys=check_keys)
     except UnreachableError as exc:
         code = getattr(exc, "code", None) or "discovery-unreachable"
         return (
@@ -236,31 +248,65 @@ def probe_discovery(
         ), None
     raw = getattr(result.metadata, "raw", None)
     metadata = dict(raw) if isinstance(raw, Mapping) else None
-    errors = [f for f in result.findings if f.level is Level.ERROR]
+    verdict = discovery_verdict(issuer, list(result.findings), result.document_url, result.provider)
+    return verdict, metadata
+
+
+def discovery_verdict(
+    issuer: str,
+    findings: list[Finding],
+    document_url: str | None,
+    provider: str | None,
+) -> ProbeResult:
+    """The discovery probe from discover's findings: the first error fails it."""
+    name = "discovery"
+    common = {"document_url": document_url, "provider": provider, "_findings": findings}
+    errors = [f for f in findings if f.level is Level.ERROR]
     if errors:
         first = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        return (
-            failed(
-                name,
-                first.code,
-                first.message + more,
-                first.hint,
-                findings=[f.to_json() for f in errors],
-            ),
-            metadata,
-        )
-    warnings = [f.to_json() for f in result.findings if f.level is Level.WARNING]
-    return (
-        passed(
+        return failed(
             name,
-            "discovery-ok",
-            f"the discovery document of {issuer} is valid"
-            + (f" ({len(warnings)} warning(s): run `oidcsetup discover`)" if warnings else ""),
-            document_url=result.document_url,
-            warnings=warnings,
-        ),
-        metadata,
+            first.code,
+            first.message + more,
+            first.hint,
+            findings=[f.to_json() for f in errors],
+            **common,
+        )
+    warnings = [f.to_json() for f in findings if f.level is Level.WARNING]
+    return passed(
+        name,
+        "discovery-ok",
+        f"the discovery document of {issuer} is valid"
+        + (f" ({len(warnings)} warning(s): run `oidcsetup discover`)" if warnings else ""),
+        warnings=warnings,
+        **common,
+    )
+
+
+def with_jwks(
+    discovery: ProbeResult,
+    issuer: str,
+    client: httpx.Client,
+    metadata: Mapping[str, Any],
+    network: NetworkOptions,
+) -> ProbeResult:
+    """The discovery probe once the JWKS was judged (as ``discover`` judges it)."""
+    from oidcsetup.discovery.jwks import check_jwks
+
+    jwks_uri = metadata.get("jwks_uri")
+    if not (isinstance(jwks_uri, str) and jwks_uri.startswith(("https://", "http://"))):
+        return discovery
+    algs = metadata.get("id_token_signing_alg_values_supported")
+    _, findings = check_jwks(client, jwks_uri, algs if isinstance(algs, list) else [], network)
+    if not findings:
+        return discovery
+    before = list(discovery.details.get("_findings", []))
+    return discovery_verdict(
+        issuer,
+        before + findings,
+        discovery.details.get("document_url"),
+        discovery.details.get("provider"),
     )
 
 
@@ -310,9 +356,15 @@ def probe_redirect_uri(
     authorization_endpoint: str | None,
     target: Target,
     network: NetworkOptions | None = None,
+    *,
+    client_settings: str = "the provider's client settings",
 ) -> ProbeResult:
-    """An authorization request as Login OIDC sends it gets a login page or a redirect."""
+    """An authorization request as Login OIDC sends it gets a login page or a redirect, and
+    the same request with a redirect URI nobody registered does not (a control request, sent
+    side by side): a provider showing its login form whatever the redirect URI cannot be
+    checked before login, and is reported so, never as "accepted"."""
     from oidcsetup.discovery.fetch import FetchInvalid, FetchUnreachable
+    from oidcsetup.verify.authpage import UNREGISTERED_REDIRECT_URI, classify, refusal, same_answer
 
     name = "redirect-uri"
     if not authorization_endpoint:
@@ -331,111 +383,81 @@ def probe_redirect_uri(
             "the redirect URI is unknown",
             "pass --matomo-url (or --redirect-uri-override)",
         )
-    params = {
-        "client_id": target.client_id,
-        "redirect_uri": target.redirect_uri,
-        "response_type": "code",
-        "scope": " ".join(target.scopes),
-        "state": _secrets.token_urlsafe(16),
-    }
-    details = {"redirect_uri": target.redirect_uri, "client_id": target.client_id}
-    try:
-        response = send(
-            client,
-            "GET",
-            authorization_endpoint,
-            network or NetworkOptions(),
-            params=params,
-            follow_redirects=False,
-        )
-    except (FetchUnreachable, FetchInvalid) as exc:
-        return unreachable_result(name, authorization_endpoint, exc)
-    if response.is_redirect and "location" in response.headers:
-        from urllib.parse import urljoin
+    network = network or NetworkOptions()
+    redirect_uri = target.redirect_uri
+    details = {"redirect_uri": redirect_uri, "client_id": target.client_id}
 
-        location = urljoin(str(response.url), response.headers["location"])
-        redirect_params = response_params(location)
-        error = redirect_params.get("error")
-        if error:
-            return _authorization_failure(
-                name, error, redirect_params.get("error_description", ""), details
-            )
-        if same_endpoint(location, target.redirect_uri) and "code" in redirect_params:
-            return passed(
-                name,
-                "redirect-uri-accepted",
-                "the provider accepted the request and answered with a code (an SSO session)",
-                **details,
-            )
+    def ask(uri: str, via: httpx.Client) -> httpx.Response:
+        params = {
+            "client_id": target.client_id,
+            "redirect_uri": uri,
+            "response_type": "code",
+            "scope": " ".join(target.scopes),
+            "state": _secrets.token_urlsafe(16),
+        }
+        return send(
+            via, "GET", authorization_endpoint, network, params=params, follow_redirects=False
+        )
+
+    # The control request has a client of its own: a request's deadline cuts its client's sockets.
+    with http_client(network) as control_client, concurrent(2) as pool:
+        asked = pool.submit(ask, redirect_uri, client)
+        control_asked = pool.submit(ask, UNREGISTERED_REDIRECT_URI, control_client)
+        try:
+            response = asked.result()
+        except (FetchUnreachable, FetchInvalid) as exc:
+            return unreachable_result(name, authorization_endpoint, exc)
+        try:
+            control = classify(control_asked.result(), UNREGISTERED_REDIRECT_URI)
+        except (FetchUnreachable, FetchInvalid):
+            control = None
+    answer = classify(response, redirect_uri)
+    if answer.kind == "error":
+        refused = refusal(answer, target.client_id, redirect_uri, client_settings)
+        return failed(
+            name,
+            refused.code,
+            refused.message,
+            refused.hint,
+            error=answer.error,
+            status=answer.status,
+            **details,
+        )
+    if answer.kind == "code":
         return passed(
             name,
             "redirect-uri-accepted",
-            f"the provider accepted {target.redirect_uri} for client {target.client_id} "
-            "and redirected to its login",
+            "the provider accepted the request and answered with a code (an SSO session)",
             **details,
         )
-    if response.status_code >= 400:
-        error, description = page_error(response)
-        return _authorization_failure(
-            name, error or "", description or "", details, status=response.status_code
-        )
-    if response.status_code == 200:
-        return passed(
+    if control is not None and same_answer(answer, control):
+        return ProbeResult(
             name,
-            "redirect-uri-accepted",
-            f"the provider accepted {target.redirect_uri} and shows its login page",
-            **details,
+            "skip",
+            "redirect-uri-unverifiable",
+            "not verifiable before login: the provider answers a redirect URI nobody "
+            f"registered exactly like {redirect_uri} (it checks the redirect URI only after "
+            "the user logs in)",
+            "check it with a real login: `oidcsetup check --login` with a test user in "
+            "OIDCSETUP_LOGIN_USERNAME and OIDCSETUP_LOGIN_PASSWORD",
+            details,
         )
-    return failed(
-        name,
-        "authorization-error",
-        f"the authorization endpoint answered HTTP {response.status_code}",
-        **details,
-    )
-
-
-def _authorization_failure(
-    name: str, error: str, description: str, details: dict[str, Any], status: int | None = None
-) -> ProbeResult:
-    text = description.lower()
-    if error == "invalid_redirect_uri" or (error == "invalid_request" and "redirect_uri" in text):
-        code = "redirect-uri-unregistered"
-        message = f"the provider refuses the redirect URI {details['redirect_uri']}"
-    elif error == "invalid_client":
-        code = "client-unknown"
-        message = f"the provider does not know client {details['client_id']!r}"
-    elif error == "unsupported_response_type" or (
-        error in ("invalid_request", "unauthorized_client") and "response_type" in text
-    ):
-        code = "response-type-unsupported"
-        message = "the provider refuses response_type=code for this client"
-    elif error == "unauthorized_client":
-        code = "client-unauthorized"
-        message = "the client may not use the authorization code flow"
-    elif error == "invalid_scope":
-        code = "scope-invalid"
-        message = "the provider refuses the requested scopes for this client"
-    elif "code_challenge" in text or "pkce" in text:
-        code = "pkce-required"
-        message = "the provider requires PKCE, which Login OIDC does not send"
-    elif not error:
-        code = "authorization-error"
-        message = f"the authorization endpoint answered an error page (HTTP {status})"
+    if answer.kind == "login":
+        shown = "redirected to its login" if answer.location else "shows its login page"
     else:
-        code = "authorization-error"
-        message = f"the provider refused the authorization request: {error}"
-    if description:
-        message += f" ({error}: {description})"
-    elif error and code != "authorization-error":
-        message += f" ({error})"
-    return failed(
+        shown = f"answered HTTP {answer.status}"
+    return passed(
         name,
-        code,
-        message,
-        authorization_error_hint(error, description),
-        error=error or None,
+        "redirect-uri-accepted",
+        f"the provider accepted {redirect_uri} for client {target.client_id} and {shown}"
+        + ("; it refuses a redirect URI nobody registered" if control is not None else ""),
         **details,
     )
+
+
+# Answers to a made-up code that prove the client's credentials were accepted: RFC 6749's
+# invalid_grant, and Glewlwyd 2.7.5's 403 invalid_code (docs/providers.md).
+CREDENTIALS_ACCEPTED = ("invalid_grant", "invalid_code")
 
 
 def probe_client_auth(
@@ -444,9 +466,15 @@ def probe_client_auth(
     target: Target,
     methods_supported: tuple[str, ...] | list[str] = (),
     network: NetworkOptions | None = None,
+    *,
+    quirks: frozenset[str] = frozenset(),
+    client_settings: str = "the provider's client settings",
 ) -> ProbeResult:
-    """A token request with a bogus code and the client's credentials must get invalid_grant."""
+    """A token request with a bogus code and the client's credentials must get invalid_grant
+    (or a provider's observed equivalent); a refusal is retried with the other method (Basic
+    or POST) to tell a wrong secret from an auth method the client is not registered for."""
     from oidcsetup.discovery.fetch import FetchInvalid, FetchUnreachable
+    from oidcsetup.discovery.presets import QUIRK_BAD_CLIENT_UNAUTHORIZED
 
     network = network or NetworkOptions()
     name = "client-auth"
@@ -468,24 +496,37 @@ def probe_client_auth(
         return unreachable_result(name, token_endpoint, exc)
     except LoginError as exc:  # a redirect: not followed, the secret stayed here
         return failed(name, "token-endpoint-redirect", exc.message, exc.hint, **details)
-    if error == "invalid_grant":
+    if error in CREDENTIALS_ACCEPTED:
         return passed(
             name,
             "client-auth-ok",
             f"the provider accepted the credentials of client {target.client_id!r} sent with "
-            f"{target.auth_method}",
+            f"{target.auth_method} (it answered {error} for a made-up code)",
             **details,
         )
-    if error == "invalid_client":
-        return _diagnose_invalid_client(
-            client, token_endpoint, target, methods_supported, details, network
+    # unauthorized_client means "authenticated, but this grant is not allowed" (RFC 6749 5.2),
+    # except where a provider sends it for bad credentials too (Glewlwyd, with HTTP 403).
+    refused = error == "invalid_client" or (
+        error == "unauthorized_client"
+        and (QUIRK_BAD_CLIENT_UNAUTHORIZED in quirks or status in (401, 403))
+    )
+    if refused:
+        return _diagnose_refused_client(
+            client,
+            token_endpoint,
+            target,
+            methods_supported,
+            details,
+            network,
+            error=error or "invalid_client",
+            client_settings=client_settings,
         )
     if error == "unauthorized_client":
         return failed(
             name,
             "client-grant-not-allowed",
             "the client may not use the authorization_code grant",
-            "allow grant type authorization_code for the client at the provider",
+            f"allow grant type authorization_code for the client in {client_settings}",
             **details,
         )
     return failed(
@@ -524,13 +565,16 @@ def _bogus_token_request(
     return error, description, response.status_code
 
 
-def _diagnose_invalid_client(
+def _diagnose_refused_client(
     client: httpx.Client,
     token_endpoint: str,
     target: Target,
     methods_supported: tuple[str, ...] | list[str],
     details: dict[str, Any],
     network: NetworkOptions,
+    *,
+    error: str,
+    client_settings: str,
 ) -> ProbeResult:
     from oidcsetup.discovery.fetch import FetchInvalid, FetchUnreachable
 
@@ -542,7 +586,7 @@ def _diagnose_invalid_client(
             "client-auth-method",
             f"the provider does not accept {method} (it offers "
             f"{', '.join(methods_supported)}); Login OIDC can only send {MATOMO_AUTH_METHOD}",
-            f"configure the client at the provider with token_endpoint_auth_method: {method}",
+            f"configure the client in {client_settings} with token_endpoint_auth_method: {method}",
             methods_supported=list(methods_supported),
             **details,
         )
@@ -553,29 +597,76 @@ def _diagnose_invalid_client(
             other_error, _, _ = _bogus_token_request(client, token_endpoint, target, other, network)
         except (FetchUnreachable, FetchInvalid, LoginError):
             other_error = None
-    if other_error == "invalid_grant":
+    if other_error in CREDENTIALS_ACCEPTED:
         return failed(
             name,
             "client-auth-method",
             f"the provider refuses the credentials sent with {method} but accepts them with "
             f"{other}: the client is registered for {other}",
-            f"register the client with token_endpoint_auth_method: {method} (Login OIDC "
-            f"sends {MATOMO_AUTH_METHOD})",
+            f"register the client in {client_settings} with token_endpoint_auth_method: "
+            f"{method} (Login OIDC sends {MATOMO_AUTH_METHOD})",
             **details,
         )
+    causes = "the secret is wrong or the client is unknown"
+    if error == "unauthorized_client":
+        causes = "the secret is wrong, the client is unknown, or it may not use this grant"
+    tried = f"with {method}" + (f" and with {other}" if target.secret else "")
     return failed(
         name,
         "client-secret-wrong",
-        f"the provider refused the credentials of client {target.client_id!r} (invalid_client): "
-        "the secret is wrong or the client is unknown",
-        "make the secret in Matomo/the profile match the digest registered at the provider "
-        "(oidcsetup gen authelia), and restart the provider",
+        f"the provider refused the credentials of client {target.client_id!r} {tried} "
+        f"({error}): {causes}",
+        f"make the client secret in Matomo/the profile match the one registered in "
+        f"{client_settings}",
+        error=error,
         **details,
     )
 
 
+def reconcile_client_auth(
+    auth: ProbeResult, redirect: ProbeResult, quirks: frozenset[str] = frozenset()
+) -> ProbeResult:
+    """Do not blame the secret for what the redirect URI explains.
+
+    Some token endpoints answer a redirect_uri mismatch with the error they use for bad
+    credentials (django-oidc-provider: invalid_client; Glewlwyd: unauthorized_client). When the
+    redirect-uri probe failed, or could not verify the redirect URI on such a provider, a
+    refused client is not proof of a wrong secret.
+    """
+    from oidcsetup.discovery.presets import QUIRK_TOKEN_REDIRECT_AS_CLIENT_ERROR
+
+    if auth.code != "client-secret-wrong":
+        return auth
+    redirect_failed = redirect.status == "fail" and redirect.code in (
+        "redirect-uri-unregistered",
+        "authorization-error",
+    )
+    unverified = (
+        redirect.code == "redirect-uri-unverifiable"
+        and QUIRK_TOKEN_REDIRECT_AS_CLIENT_ERROR in quirks
+    )
+    if not (redirect_failed or unverified):
+        return auth
+    why = (
+        "it also refuses the redirect URI"
+        if redirect_failed
+        else "the redirect URI could not be verified before login"
+    )
+    return ProbeResult(
+        auth.name,
+        "skip",
+        "client-auth-unverifiable",
+        f"not verifiable: the provider refused the client's credentials, but {why}, and a "
+        "redirect URI mismatch alone makes its token endpoint refuse them",
+        "register the redirect URI first (see the redirect-uri probe), then check again",
+        auth.details,
+    )
+
+
 def probe_scopes(
-    target: Target, scopes_supported: list[str] | tuple[str, ...] | None
+    target: Target,
+    scopes_supported: list[str] | tuple[str, ...] | None,
+    quirks: frozenset[str] = frozenset(),
 ) -> ProbeResult:
     name = "scopes"
     requested = list(target.scopes)
@@ -598,6 +689,16 @@ def probe_scopes(
     if not scopes_supported:
         return skipped(name, "scopes-not-advertised", "the provider lists no scopes_supported")
     unsupported = [s for s in requested if s not in scopes_supported]
+    from oidcsetup.discovery.presets import QUIRK_SCOPES_NOT_ADVERTISED
+
+    if unsupported and QUIRK_SCOPES_NOT_ADVERTISED in quirks:
+        return skipped(
+            name,
+            "scope-not-advertised",
+            f"not verifiable: {', '.join(unsupported)} is not in scopes_supported, but this "
+            "provider accepts scopes it does not list (and ignores those it does not know)",
+            "check the claims with a real login (`oidcsetup check --login` with a test user)",
+        )
     if unsupported:
         return failed(
             name,
@@ -638,15 +739,46 @@ def probe_userinfo(
         )
     except (FetchUnreachable, FetchInvalid) as exc:
         return unreachable_result(name, userinfo_endpoint, exc)
+    return userinfo_verdict(name, userinfo_endpoint, response)
+
+
+def userinfo_verdict(name: str, url: str, response: httpx.Response) -> ProbeResult:
+    """userinfo without a token must refuse: HTTP 401, with or without ``WWW-Authenticate:
+    Bearer`` (LemonLDAP::NG sends ``error=...`` without a scheme, Glewlwyd no header and no
+    body, django-oidc-provider ``error="invalid_token"``), or 400 with an OAuth error. A 200, a
+    redirect or an HTML page (a proxy's login page) means the URL is not the userinfo endpoint."""
+    status = response.status_code
     error, _ = oauth_error(response)
-    bearer = "bearer" in response.headers.get("www-authenticate", "").lower()
-    if response.status_code in (400, 401) and (bearer or error):
-        return passed(name, "userinfo-reachable", f"{userinfo_endpoint} answers (asks for a token)")
+    challenge = response.headers.get("www-authenticate", "")
+    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    html_page = content_type in ("text/html", "application/xhtml+xml") and bool(
+        response.content.strip()
+    )
+    if status == 401 and not html_page:
+        how = (
+            "WWW-Authenticate: Bearer"
+            if "bearer" in challenge.lower()
+            else f"WWW-Authenticate: {challenge[:60]}"
+            if challenge
+            else "no WWW-Authenticate header"
+        )
+        return passed(
+            name,
+            "userinfo-reachable",
+            f"{url} answers 401 without a token ({how})",
+            challenge=challenge or None,
+        )
+    if status == 400 and (error or "bearer" in challenge.lower()) and not html_page:
+        return passed(
+            name, "userinfo-reachable", f"{url} answers 400 {error or ''} without a token"
+        )
+    what = f"an HTML page (HTTP {status})" if html_page else f"HTTP {status}"
     return failed(
         name,
         "userinfo-error",
-        f"{userinfo_endpoint} answered HTTP {response.status_code} without a token, not 401",
-        "check the userinfo URL",
+        f"{url} answered {what} without a token, where userinfo answers 401",
+        "check the userinfo URL (a proxy in front of it must let the Bearer token through)",
+        status=status,
     )
 
 
@@ -661,7 +793,8 @@ def probe_claims(
             name,
             "login-not-run",
             f"the {target.userinfo_id!r} claim was not checked (needs a real login)",
-            "pass --login to log in headlessly (zero-click providers), or run `oidcsetup login`",
+            "pass --login with a test user in OIDCSETUP_LOGIN_USERNAME/OIDCSETUP_LOGIN_PASSWORD "
+            "(a headless browser fills the provider's login form), or run `oidcsetup login`",
         )
     if result.userinfo_signed:
         return failed(
@@ -837,83 +970,132 @@ def run_checks(
     login: bool = False,
     login_timeout: float = 30.0,
     progress: Callable[[str], None] = lambda name: None,
+    test_user: TestUser | None = None,
 ) -> CheckReport:
-    """Run every probe; a probe never raises for what it finds, only for a bug."""
+    """Run every probe; a probe never raises for what it finds, only for a bug.
+
+    Discovery (and its JWKS) comes first; the authorization, token and userinfo probes depend
+    only on it and run side by side, each with a client of its own.
+    """
+    from oidcsetup.discovery.presets import client_settings_of, quirks_of
+
     provider = integration.provider
     profile_target = target_from(integration, secret)
     target = target_from_matomo(profile_target, matomo, integration) if matomo else profile_target
     results: list[ProbeResult] = []
-    with http_client(network) as client:
-        progress("discovery")
-        if provider.preset and not provider.has_endpoints:
-            discovery, metadata, provider = _preset(integration)
-        else:
-            discovery, metadata = probe_discovery(provider.issuer, network)
-        results.append(discovery)
-        md = metadata or {}
+    login_result: LoginResult | None = None
+    progress("discovery")
+    if provider.preset and not provider.has_endpoints:
+        discovery, metadata, provider = _preset(integration)
+    else:
+        # The JWKS is judged below, side by side with the probes that need only the document.
+        discovery, metadata = probe_discovery(provider.issuer, network, check_keys=False)
+    results.append(discovery)
+    md = metadata or {}
+    family = provider.preset or discovery.details.get("provider")
+    quirks = quirks_of(family)
+    where = client_settings_of(family)
 
-        def endpoint(key: str) -> str | None:
-            value = md.get(key) or getattr(provider, key)
-            return value if isinstance(value, str) and value else None
+    def endpoint(key: str) -> str | None:
+        value = md.get(key) or getattr(provider, key)
+        return value if isinstance(value, str) and value else None
 
-        if matomo is not None:
-            configured = {s: matomo.get(s) or None for _, s in ENDPOINT_KEYS}
-            source = matomo.source
-        else:
-            configured = {s: getattr(provider, k) for k, s in ENDPOINT_KEYS}
-            source = "the profile"
-            if provider.source == "discovered" or not any(configured.values()):
-                configured = {}
-        results.append(probe_endpoints(metadata, configured, source))
+    if matomo is not None:
+        configured = {s: matomo.get(s) or None for _, s in ENDPOINT_KEYS}
+        source = matomo.source
+    else:
+        # Also after `discover --save`: a hand-edited endpoint in the profile is what
+        # `gen matomo` writes, so it is compared with the discovered one.
+        configured = {s: getattr(provider, k) for k, s in ENDPOINT_KEYS}
+        source = "the profile"
+        if not any(configured.values()):
+            configured = {}
+    results.append(probe_endpoints(metadata, configured, source))
 
-        known = provider.has_endpoints and provider.source != "discovered"
-        if discovery.status == "fail" and metadata is None and not known:
-            # Without endpoints the other probes could only fail for the same cause.
-            code, why = (
-                ("provider-unreachable", "the provider is unreachable")
-                if discovery.unreachable
-                else ("no-discovery", "no discovery document, so no endpoints to probe")
-            )
-            for probe in ("redirect-uri", "client-auth", "scopes", "userinfo", "userinfo-claims"):
-                results.append(skipped(probe, code, f"skipped: {why}"))
-        else:
-            progress("redirect-uri")
-            results.append(
-                probe_redirect_uri(client, endpoint("authorization_endpoint"), target, network)
-            )
-            progress("client-auth")
-            methods = md.get("token_endpoint_auth_methods_supported") or list(
-                provider.token_endpoint_auth_methods_supported
-            )
-            withheld = credentials_withheld(
-                discovery,
-                metadata,
-                endpoint("token_endpoint"),
-                matomo.get("tokenUrl") if matomo is not None else provider.token_endpoint,
-            )
-            if withheld is not None:
-                results.append(withheld)
-            else:
-                results.append(
-                    probe_client_auth(
-                        client, endpoint("token_endpoint"), target, methods or (), network
-                    )
+    known = provider.has_endpoints and provider.source != "discovered"
+    if discovery.status == "fail" and metadata is None and not known:
+        # Without endpoints the other probes could only fail for the same cause.
+        code, why = (
+            ("provider-unreachable", "the provider is unreachable")
+            if discovery.unreachable
+            else ("no-discovery", "no discovery document, so no endpoints to probe")
+        )
+        for probe in ("redirect-uri", "client-auth", "scopes", "userinfo", "userinfo-claims"):
+            results.append(skipped(probe, code, f"skipped: {why}"))
+    else:
+        methods = md.get("token_endpoint_auth_methods_supported") or list(
+            provider.token_endpoint_auth_methods_supported
+        )
+        # sec-net: no client secret (nor a test login's code) for a suspicious document.
+        withheld = credentials_withheld(
+            discovery,
+            metadata,
+            endpoint("token_endpoint"),
+            matomo.get("tokenUrl") if matomo is not None else provider.token_endpoint,
+        )
+
+        def redirect_probe() -> ProbeResult:
+            with http_client(network) as client:
+                return probe_redirect_uri(
+                    client,
+                    endpoint("authorization_endpoint"),
+                    target,
+                    network,
+                    client_settings=where,
                 )
-            scopes = md.get("scopes_supported") or list(provider.scopes_supported)
-            results.append(probe_scopes(target, scopes if isinstance(scopes, list) else None))
-            progress("userinfo")
-            results.append(probe_userinfo(client, endpoint("userinfo_endpoint"), network))
-            login_result: LoginResult | None = None
-            login_error: LoginError | None = None
-            if login and withheld is not None:
-                results.append(replace(withheld, name="userinfo-claims"))
-            else:
-                if login:
-                    progress("login")
-                    login_result, login_error = _headless_login(
-                        target, endpoint, provider.issuer, network, login_timeout
-                    )
-                results.append(probe_claims(login_result, login_error, target))
+
+        def client_auth_probe() -> ProbeResult:
+            if withheld is not None:
+                return withheld
+            with http_client(network) as client:
+                return probe_client_auth(
+                    client,
+                    endpoint("token_endpoint"),
+                    target,
+                    methods or (),
+                    network,
+                    quirks=quirks,
+                    client_settings=where,
+                )
+
+        def userinfo_probe() -> ProbeResult:
+            with http_client(network) as client:
+                return probe_userinfo(client, endpoint("userinfo_endpoint"), network)
+
+        def jwks_probe() -> ProbeResult:
+            if metadata is None or not provider.issuer:
+                return discovery
+            with http_client(network) as client:
+                return with_jwks(discovery, provider.issuer, client, metadata, network)
+
+        progress("jwks, redirect-uri, client-auth, userinfo")
+        with concurrent(4) as pool:
+            jwks_future = pool.submit(jwks_probe)
+            redirect_future = pool.submit(redirect_probe)
+            auth_future = pool.submit(client_auth_probe)
+            userinfo_future = pool.submit(userinfo_probe)
+            redirect, auth, userinfo = (
+                redirect_future.result(),
+                auth_future.result(),
+                userinfo_future.result(),
+            )
+            results[0] = jwks_future.result()
+        results.append(redirect)
+        results.append(reconcile_client_auth(auth, redirect, quirks))
+        scopes = md.get("scopes_supported") or list(provider.scopes_supported)
+        results.append(probe_scopes(target, scopes if isinstance(scopes, list) else None, quirks))
+        results.append(userinfo)
+        login_error: LoginError | None = None
+        if login and withheld is not None:
+            results.append(replace(withheld, name="userinfo-claims"))
+        else:
+            if login:
+                progress("login")
+                login_result, login_error = _headless_login(
+                    target, endpoint, provider.issuer, network, login_timeout, test_user, where
+                )
+                results[results.index(redirect)] = confirm_redirect(redirect, login_result)
+            results.append(probe_claims(login_result, login_error, target))
     results.append(probe_matomo_settings(matomo, replace(profile_target, secret=secret)))
     results.append(probe_matomo_redirect(matomo, integration, profile_target.redirect_uri))
     state = probe_matomo_state(matomo)
@@ -973,6 +1155,19 @@ def credentials_withheld(
     return None
 
 
+def confirm_redirect(redirect: ProbeResult, login: LoginResult | None) -> ProbeResult:
+    """A redirect URI that could not be verified before login is verified by a real login that
+    came back to it."""
+    if login is None or redirect.code != "redirect-uri-unverifiable":
+        return redirect
+    return passed(
+        redirect.name,
+        "redirect-uri-accepted",
+        f"the provider sent the test login back to {login.redirect_uri} (verified after login)",
+        **redirect.details,
+    )
+
+
 def _preset(integration: Integration) -> tuple[ProbeResult, None, ProviderEndpoints]:
     from oidcsetup.discovery import from_preset
 
@@ -1006,6 +1201,8 @@ def _headless_login(
     issuer: str | None,
     network: NetworkOptions,
     timeout: float,
+    test_user: TestUser | None = None,
+    client_settings: str = "the provider's client settings",
 ) -> tuple[LoginResult | None, LoginError | None]:
     authorization, token = endpoint("authorization_endpoint"), endpoint("token_endpoint")
     if not (issuer and authorization and token and target.redirect_uri):
@@ -1029,6 +1226,8 @@ def _headless_login(
             mode="headless",
             redirect_uri=target.redirect_uri,
             timeout=timeout,
+            test_user=test_user,
+            client_settings=client_settings,
         )
     except LoginError as exc:
         return None, exc

@@ -46,6 +46,8 @@ from oidcsetup.urls import is_loopback_host
 if TYPE_CHECKING:
     import httpx
 
+    from oidcsetup.verify.browser import TestUser
+
 CALLBACK_PATH = "/callback"
 SUPPORTED_AUTH_METHODS = ("client_secret_post", "client_secret_basic", "none")
 # Asymmetric algorithms verified against the JWKS; HS* verified with the client secret.
@@ -287,12 +289,16 @@ def parse_callback(url: str, request: AuthorizationRequest, issuer: str | None) 
     return code
 
 
-def authorization_error_hint(error: str, description: str = "") -> str | None:
+def authorization_error_hint(
+    error: str, description: str = "", where: str = "the provider's client settings"
+) -> str | None:
+    """How to fix a refused authorization request; ``where`` names the tool in which the
+    client is registered (the provider's own, e.g. the LemonLDAP::NG manager)."""
     text = description.lower()
     if error == "invalid_redirect_uri" or (error == "invalid_request" and "redirect_uri" in text):
-        return "register the redirect URI at the provider exactly (oidcsetup gen redirect-uris)"
+        return f"register the redirect URI exactly in {where} (oidcsetup gen redirect-uris)"
     if error == "invalid_client" or error == "unauthorized_client":
-        return "register the client at the provider (oidcsetup gen authelia) and check --client-id"
+        return f"register the client in {where} and check --client-id"
     if error == "invalid_scope":
         return "allow these scopes for the client at the provider, or request fewer (--scopes)"
     if error == "unsupported_response_type":
@@ -304,6 +310,26 @@ def authorization_error_hint(error: str, description: str = "") -> str | None:
     if error in ("login_required", "interaction_required", "consent_required"):
         return "log in interactively (without --headless)"
     return None
+
+
+def preflight_authorization(
+    client: httpx.Client,
+    request: AuthorizationRequest,
+    network: NetworkOptions,
+    *,
+    client_id: str,
+    where: str = "the provider's client settings",
+) -> None:
+    """One GET of the authorization URL before anyone waits on it: an unreachable provider ends
+    the login at once (UnreachableError, exit 4), a refused request with the provider's reason
+    (e.g. an unregistered redirect URI) instead of a timeout."""
+    from oidcsetup.verify.authpage import classify, refusal
+
+    response = send(client, "GET", request.url, network, follow_redirects=False)
+    answer = classify(response, request.redirect_uri)
+    if answer.kind == "error":
+        refused = refusal(answer, client_id, request.redirect_uri, where)
+        raise LoginError(refused.message, refused.hint, code=refused.code)
 
 
 def check_redirect_uri_syntax(uri: str) -> None:
@@ -478,11 +504,28 @@ def headless_authorize(
         raise LoginError(
             f"the provider shows a page at {_short(url)} (a login or consent form) instead of "
             "redirecting",
-            hint="--headless only works when the provider logs in without a form; run "
-            "`oidcsetup login` (browser) or `oidcsetup login --no-browser` instead",
+            hint="--headless only works when the provider logs in without a form, unless a "
+            "test user is in OIDCSETUP_LOGIN_USERNAME/OIDCSETUP_LOGIN_PASSWORD (a headless "
+            "browser then fills the form); or run `oidcsetup login` (browser)",
             code="interaction-required",
         )
     raise LoginError(f"more than {max_steps} redirects without reaching the redirect URI")
+
+
+def automated_authorize(request: AuthorizationRequest, user: TestUser, deadline: float) -> str:
+    """The callback URL after a test user logged in through the provider's form in a headless
+    browser (oidcsetup/verify/browser.py)."""
+    from oidcsetup.verify.browser import BrowserLoginError, browser_authorize
+
+    try:
+        return browser_authorize(
+            request.url,
+            request.redirect_uri,
+            user,
+            timeout=max(1.0, deadline - time.monotonic()),
+        )
+    except BrowserLoginError as exc:
+        raise LoginError(exc.message, exc.hint, code=exc.code) from None
 
 
 def _short(url: str) -> str:
@@ -796,6 +839,8 @@ def run_login(
     announce: Callable[[str], None] = lambda url: None,
     open_browser: Callable[[str], bool] | None = None,
     paste: Callable[[], str] | None = None,
+    test_user: TestUser | None = None,
+    client_settings: str = "the provider's client settings",
 ) -> LoginResult:
     """Run the authorization code flow end to end (see the module docstring)."""
     if mode not in ("browser", "no-browser", "headless"):
@@ -816,7 +861,14 @@ def run_login(
         )
         if server is not None:
             server.expect_state(request.state)
-        if mode == "headless":
+        if mode != "headless" or test_user is not None:
+            # Nobody waits for a provider that is down or refuses the request (exit 4 / reason).
+            preflight_authorization(
+                client, request, network, client_id=settings.client_id, where=client_settings
+            )
+        if mode == "headless" and test_user is not None:
+            callback_url = automated_authorize(request, test_user, deadline)
+        elif mode == "headless":
             callback_url = headless_authorize(client, request, deadline=deadline, network=network)
         else:
             announce(request.url)

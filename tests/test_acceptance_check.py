@@ -205,9 +205,13 @@ def test_login_without_redirect_uri_listens_on_a_free_loopback_port() -> None:
     from urllib.parse import parse_qs, urlsplit
 
     from oidcsetup.login import LoginError
+    from tests.support.docserver import DocServer
 
-    issuer = "http://127.0.0.1:9"  # never contacted: the login times out before the exchange
-    endpoints = LoginEndpoints(issuer, issuer + "/auth", issuer + "/token", None, None)
+    issuer = "http://127.0.0.1:9"  # the token endpoint is never contacted: the login times out
+    # Stands for a provider showing its login form (the preflight GET finds it up).
+    server = DocServer()
+    server.raw("/auth", b"<title>Sign in</title><input type=password>", "text/html")
+    endpoints = LoginEndpoints(issuer, server.base + "/auth", issuer + "/token", None, None)
     settings = LoginSettings("matomo", SECRET, "client_secret_post", ("openid",))
     answered: list[int] = []
 
@@ -218,7 +222,7 @@ def test_login_without_redirect_uri_listens_on_a_free_loopback_port() -> None:
         # something listens there now: a request without state is answered, not refused
         answered.append(httpx.get(redirect, timeout=5).status_code)
 
-    with pytest.raises(LoginError) as info:
+    with server, pytest.raises(LoginError) as info:
         run_login(
             endpoints,
             settings,

@@ -325,15 +325,21 @@ def test_interrupted_text_mode_says_so_on_stderr_only(silent_server: socket.sock
 
 
 @pytest.mark.provider
-def test_interrupted_login_waiting_for_its_callback(oidc_provider: RunningProvider) -> None:
+def test_interrupted_login_waiting_for_its_callback(provider_factory: Any) -> None:
+    from tests.support.provider import matomo_client
+    from tests.support.realpeer import free_port
+
+    # The loopback redirect URI must be registered: login refuses at once an unregistered one.
+    callback = f"http://127.0.0.1:{free_port()}/callback"
+    provider = provider_factory([matomo_client(redirect_uri=callback)])
     process = oidcsetup(
         "--json",
         "login",
         "--no-browser",
         "--issuer",
-        oidc_provider.issuer,
-        "--matomo-url",
-        MATOMO,
+        provider.issuer,
+        "--redirect-uri",
+        callback,
         env={"OIDCSETUP_CLIENT_SECRET": SECRET},
     )
     try:

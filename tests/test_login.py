@@ -47,6 +47,9 @@ def _no_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 # --- id_token verification (unit) -----------------------------------------------------------
 
 ISSUER = "https://op.example.com"
+LOGIN_FORM = b"<!doctype html><title>Sign in</title><form method=post><input name=user>" + (
+    b"<input type=password name=pw></form>"
+)
 
 
 @pytest.fixture(scope="module")
@@ -324,19 +327,26 @@ def test_loopback_callback_server(provider_factory: Any, tmp_path: Path) -> None
 
 
 def test_loopback_login_times_out(tmp_path: Path) -> None:
-    endpoints = LoginEndpoints(ISSUER, ISSUER + "/auth", ISSUER + "/token", None, None)
-    settings = LoginSettings("matomo", SECRET, "client_secret_post", ("openid",))
-    shown: list[str] = []
-    started = time.monotonic()
-    with pytest.raises(LoginError) as info:
-        run_login(
-            endpoints,
-            settings,
-            NetworkOptions(),
-            mode="no-browser",
-            timeout=0.5,
-            announce=shown.append,
-        )
+    from tests.support.docserver import DocServer
+
+    # Stands for a provider showing its login form that nobody fills in (the preflight GET of
+    # the authorization URL must find the provider up and not refusing).
+    with DocServer() as server:
+        server.raw("/auth", LOGIN_FORM, "text/html")
+        auth = server.base + "/auth"
+        endpoints = LoginEndpoints(ISSUER, auth, ISSUER + "/token", None, None)
+        settings = LoginSettings("matomo", SECRET, "client_secret_post", ("openid",))
+        shown: list[str] = []
+        started = time.monotonic()
+        with pytest.raises(LoginError) as info:
+            run_login(
+                endpoints,
+                settings,
+                NetworkOptions(),
+                mode="no-browser",
+                timeout=0.5,
+                announce=shown.append,
+            )
     assert info.value.code == "timeout"
     assert time.monotonic() - started < 5
-    assert shown and shown[0].startswith(ISSUER + "/auth?")
+    assert shown and shown[0].startswith(auth + "?")

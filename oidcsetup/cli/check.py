@@ -34,8 +34,10 @@ Examples:
   oidcsetup --json check --db --dsn mysql://matomo@127.0.0.1/matomo
   oidcsetup check --config config.ini.php --secret-as-env MATOMO_OIDC_CLIENT_SECRET
 \b
-Exit codes: 0 every probe passed (or was skipped), 3 a probe failed, 4 the provider (or the
-database) could not be reached. The client secret comes from $OIDCSETUP_CLIENT_SECRET or the
+Exit codes: 0 every probe passed (or was skipped: a skip names what could not be verified),
+3 a probe failed, 4 the provider (or the database) could not be reached. For --login against a
+provider with a login form, put a test user in OIDCSETUP_LOGIN_USERNAME and
+OIDCSETUP_LOGIN_PASSWORD (never on the command line). The client secret comes from $OIDCSETUP_CLIENT_SECRET or the
 profile's client.secret reference and is never printed.
 """,
 )
@@ -68,8 +70,9 @@ profile's client.secret reference and is never printed.
     "--login",
     "do_login",
     is_flag=True,
-    help="Also log in headlessly (works only when the provider logs in without a form) "
-    "and check the userinfo claims Matomo needs.",
+    help="Also log in and check the userinfo claims Matomo needs: a headless browser logs in "
+    "the test user from $OIDCSETUP_LOGIN_USERNAME/$OIDCSETUP_LOGIN_PASSWORD; without one, the "
+    "provider's redirects are followed (providers that log in without a form).",
 )
 @click.option(
     "--login-timeout", type=float, default=30.0, show_default=True, help="Seconds for --login."
@@ -107,6 +110,9 @@ def check_command(
 
         check_issuer_syntax(integration.provider.issuer)  # a typo is a usage error, not a probe
     resolved = resolve_secret(integration.client.secret, base_dir=app.profile.parent)
+    from oidcsetup.verify.browser import test_user_from_env
+
+    test_user = test_user_from_env() if do_login else None
     matomo: MatomoCurrent | None = None
     if config_path or use_db:
         matomo = read_matomo(config_path, use_db, dsn, from_config, secret_as_env)
@@ -118,6 +124,7 @@ def check_command(
             matomo=matomo,
             login=do_login,
             login_timeout=login_timeout,
+            test_user=test_user,
         )
     if app.json_mode:
         for probe in report.probes:  # the discovery document's warnings: one list everywhere

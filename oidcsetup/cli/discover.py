@@ -83,8 +83,8 @@ def discover_command(
 
     ISSUER (or OIDCSETUP_ISSUER, or provider.issuer in the profile) must be the provider's
     issuer exactly. Without discovery, endpoints can come from --preset NAME (authelia,
-    unikname, keycloak, authentik, kanidm, generic) or the --*-endpoint options; they are then
-    marked as not discovered.
+    unikname, keycloak, authentik, kanidm, lemonldap, glewlwyd, django-oidc-provider, generic)
+    or the --*-endpoint options; they are then marked as not discovered.
     """
     from oidcsetup import discovery
 

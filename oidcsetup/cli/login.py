@@ -11,7 +11,7 @@ from oidcsetup.cli.check import SHARED
 from oidcsetup.cli.context import AppContext
 from oidcsetup.cli.options import overrides, shared_options
 from oidcsetup.cli.secret import prompt_client_secret
-from oidcsetup.errors import UsageError
+from oidcsetup.errors import ExitCode, UsageError
 
 
 @click.command(
@@ -26,9 +26,15 @@ The redirect URI must be registered for the client at the provider. By default a
 server listens on a free port (http://127.0.0.1:PORT/callback), which only providers that
 allow any loopback port accept: register a fixed one and pass it with --redirect-uri. With a
 non-loopback --redirect-uri (e.g. Matomo's own callback) paste the URL the browser ends on.
---headless follows the provider's redirects itself and uses Matomo's redirect URI: it works
-only when the provider logs in WITHOUT a form (a zero-click test provider); it never fills in
-a login form.
+--headless uses Matomo's redirect URI. With a test user in OIDCSETUP_LOGIN_USERNAME and
+OIDCSETUP_LOGIN_PASSWORD it logs that user in through the provider's login form in a headless
+Chromium (for CI; needs chromium, chromium-driver and the `browser` extra); without them it
+follows the provider's redirects itself, which only works when the provider logs in without a
+form (a zero-click test provider).
+\b
+Exit codes: 0 the login worked and Matomo can read the user; 1 the login failed; 2 usage;
+3 the login worked but Matomo could not use the answer (signed userinfo, missing claim);
+4 the provider could not be reached.
 """,
 )
 @shared_options(*SHARED)
@@ -36,7 +42,8 @@ a login form.
 @click.option(
     "--headless",
     is_flag=True,
-    help="Follow the redirects without a browser (only for providers that log in without a form).",
+    help="No person: a headless browser with the test user from $OIDCSETUP_LOGIN_USERNAME/"
+    "$OIDCSETUP_LOGIN_PASSWORD, else follow the redirects (providers without a form).",
 )
 @click.option(
     "--redirect-uri",
@@ -65,6 +72,7 @@ def login_command(
     against the provider's JWKS (signature, iss, aud, exp, nonce) and userinfo fetched the
     way Login OIDC fetches it. Tokens and the client secret are never printed.
     """
+    from oidcsetup.discovery.presets import client_settings_of
     from oidcsetup.login import (
         LoginSettings,
         check_secret_given,
@@ -72,6 +80,7 @@ def login_command(
         run_login,
     )
     from oidcsetup.secretref import resolve_secret
+    from oidcsetup.verify.browser import test_user_from_env
 
     if headless and no_browser:
         raise UsageError("--headless and --no-browser exclude each other")
@@ -97,6 +106,7 @@ def login_command(
         from oidcsetup.apps.matomo.redirect import redirect_uris
 
         redirect_uri = redirect_uris(integration.matomo)[0]
+    test_user = test_user_from_env() if headless else None
     endpoints = login_endpoints(integration, app.network)
 
     def announce(url: str) -> None:
@@ -132,11 +142,17 @@ def login_command(
         announce=announce,
         open_browser=open_browser,
         paste=paste,
+        test_user=test_user,
+        client_settings=client_settings_of(integration.provider.preset),
     )
+    usable = not result.userinfo_signed and result.matomo_user not in (None, "")
     if app.json_mode:
-        app.output.json(result.to_json())
-        return
-    render(app, result)
+        app.output.json(result.to_json())  # "ok" follows the exit code (root group)
+    else:
+        render(app, result)
+    if not usable:
+        # The login worked, but Matomo's Login OIDC could not use its answer: a finding.
+        raise click.exceptions.Exit(int(ExitCode.FINDINGS))
 
 
 def render(app: AppContext, result: Any) -> None:

@@ -22,7 +22,8 @@ _SHARED: dict[str, tuple[str, str, str, str]] = {
         "--preset",
         "OIDCSETUP_PRESET",
         "Derive endpoints from the issuer by a known provider's layout "
-        "(authelia, unikname, keycloak, authentik, kanidm, generic).",
+        "(authelia, unikname, keycloak, authentik, kanidm, lemonldap, glewlwyd, "
+        "django-oidc-provider, generic).",
     ),
     "client_id": ("client.id", "--client-id", "OIDCSETUP_CLIENT_ID", "The OAuth client_id."),
     "client_name": (

@@ -19,7 +19,16 @@ Templates use ``{issuer}`` (the issuer without a trailing slash) and ``{origin}`
   ``/application/o/{authorize,token,userinfo}/``, per-application ``end-session/`` and ``jwks/``.
 - kanidm: one issuer per client, ``/oauth2/openid/<client_id>``; ``/ui/oauth2``,
   ``/oauth2/token``, ``<issuer>/userinfo``, ``<issuer>/public_key.jwk``.
+- lemonldap: LemonLDAP::NG's portal is the issuer (with its trailing slash); ``/oauth2/{authorize,
+  token,userinfo,logout,jwks}`` under the portal's origin (observed on 2.16, see docs/providers.md).
+- glewlwyd: one issuer per OIDC plugin instance, ``<origin>/api/<plugin>``; ``{issuer}/{auth,token,
+  userinfo,jwks}``, no end-session endpoint (observed on 2.7.5).
+- django-oidc-provider: the issuer is SITE_URL plus the app's mount point (usually ``/openid``);
+  ``{issuer}/{authorize,token,userinfo,end-session,jwks}`` (observed on 0.9).
 - generic: the most common paths under the issuer; a guess, to be checked.
+
+Quirks (``Preset.quirks``) are behaviours ``oidcsetup check`` must read differently from the RFCs;
+each was observed on the real provider by tests/test_real_providers.py.
 """
 
 from __future__ import annotations
@@ -56,6 +65,10 @@ class Preset:
     auth_methods: tuple[str, ...] = ()
     pkce: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    # Observed deviations the probes account for (QUIRK_* below).
+    quirks: frozenset[str] = frozenset()
+    # Where an administrator registers the client (named in hints).
+    client_settings: str = "the provider's client settings"
 
     def endpoints(self, issuer: str) -> ProviderEndpoints:
         base, origin = _issuer_parts(issuer)
@@ -92,6 +105,24 @@ def _issuer_parts(issuer: str) -> tuple[str, str]:
     return issuer.rstrip("/"), origin
 
 
+# The token endpoint answers a made-up code with good credentials with this error, not
+# invalid_grant (Glewlwyd 2.7.5: 403 invalid_code).
+QUIRK_BOGUS_CODE_INVALID_CODE = "bogus-code-invalid-code"
+# Bad credentials, an unknown client and a refused auth method all get unauthorized_client, not
+# invalid_client (Glewlwyd 2.7.5, HTTP 403).
+QUIRK_BAD_CLIENT_UNAUTHORIZED = "bad-client-unauthorized-client"
+# The token endpoint answers a redirect_uri mismatch with the error it uses for bad credentials
+# (django-oidc-provider 0.9: invalid_client; Glewlwyd 2.7.5: unauthorized_client).
+QUIRK_TOKEN_REDIRECT_AS_CLIENT_ERROR = "token-redirect-mismatch-as-client-error"
+# Before login, the authorization endpoint shows the same login form whatever the client_id and
+# redirect_uri; it checks them only after login (LemonLDAP::NG 2.16).
+QUIRK_REDIRECT_CHECKED_AFTER_LOGIN = "redirect-uri-checked-after-login"
+# Error pages come back with HTTP 200 (django-oidc-provider 0.9: "Redirect URI Error").
+QUIRK_ERROR_PAGES_200 = "error-pages-http-200"
+# Scopes outside scopes_supported are accepted silently (LemonLDAP::NG: the list is fixed,
+# per-client scopes add claims).
+QUIRK_SCOPES_NOT_ADVERTISED = "scopes-beyond-scopes-supported"
+
 PRESETS: dict[str, Preset] = {
     preset.name: preset
     for preset in (
@@ -113,6 +144,7 @@ PRESETS: dict[str, Preset] = {
                 "none",
             ),
             pkce=("S256", "plain"),
+            client_settings="Authelia's configuration (oidcsetup gen authelia)",
             notes=(
                 "Authelia 4.38+ defaults a client's token_endpoint_auth_method to "
                 "client_secret_basic; Login OIDC needs client_secret_post "
@@ -133,6 +165,7 @@ PRESETS: dict[str, Preset] = {
             scopes=("openid", "profile", "email"),
             auth_methods=("client_secret_basic", "client_secret_post"),
             pkce=("S256", "plain"),
+            client_settings="the Unikname Connect developer console",
             notes=(
                 "Unikname Connect: the client id is your Unikname Connect account id and the "
                 "client secret your API secret key",
@@ -158,6 +191,7 @@ PRESETS: dict[str, Preset] = {
                 "client_secret_jwt",
             ),
             pkce=("plain", "S256"),
+            client_settings="the Keycloak admin console (Clients)",
             notes=(
                 "Keycloak's issuer is per realm: /realms/<realm>, or /auth/realms/<realm> before "
                 "Keycloak 17 (or with --http-relative-path=/auth)",
@@ -175,6 +209,7 @@ PRESETS: dict[str, Preset] = {
             issuer_path=AUTHENTIK_RE,
             auth_methods=("client_secret_post", "client_secret_basic"),
             pkce=("plain", "S256"),
+            client_settings="authentik's admin interface (Applications > Providers)",
             notes=(
                 "authentik's issuer is per application, /application/o/<slug>/, and ends with a "
                 "slash (unless the provider's issuer mode is 'global')",
@@ -192,11 +227,88 @@ PRESETS: dict[str, Preset] = {
             issuer_path=KANIDM_RE,
             auth_methods=("client_secret_basic", "client_secret_post"),
             pkce=("S256",),
+            client_settings="kanidm's CLI (kanidm system oauth2)",
             notes=(
                 "Kanidm's issuer is per client: /oauth2/openid/<client_id>",
                 "Kanidm requires PKCE, which Login OIDC does not send: disable it for this "
                 "client (kanidm system oauth2 warning-insecure-client-disable-pkce <client>)",
             ),
+        ),
+        Preset(
+            name="lemonldap",
+            title="LemonLDAP::NG",
+            authorization="{origin}/oauth2/authorize",
+            token="{origin}/oauth2/token",
+            userinfo="{origin}/oauth2/userinfo",
+            end_session="{origin}/oauth2/logout",
+            jwks="{origin}/oauth2/jwks",
+            issuer_example="https://auth.example.com/",
+            scopes=("openid", "profile", "email", "address", "phone"),
+            auth_methods=("client_secret_post", "client_secret_basic"),
+            pkce=("plain", "S256"),
+            notes=(
+                "LemonLDAP::NG's issuer is the portal URL with its trailing slash",
+                "LemonLDAP::NG checks the client_id and redirect_uri only after the user logs "
+                "in: `oidcsetup check` cannot verify the redirect URI before login (use "
+                "`check --login` with a test user)",
+                "claims come from the relying party's exported attributes "
+                "(oidcRPMetaDataExportedVars): export email for Matomo's signup",
+                "userinfo must stay unsigned for Login OIDC (Options > Security > UserInfo "
+                "signature algorithm: empty)",
+            ),
+            quirks=frozenset({QUIRK_REDIRECT_CHECKED_AFTER_LOGIN, QUIRK_SCOPES_NOT_ADVERTISED}),
+            client_settings="the LemonLDAP::NG manager (OpenID Connect Relying Parties)",
+        ),
+        Preset(
+            name="glewlwyd",
+            title="Glewlwyd",
+            authorization="{issuer}/auth",
+            token="{issuer}/token",
+            userinfo="{issuer}/userinfo",
+            end_session=None,
+            jwks="{issuer}/jwks",
+            issuer_example="https://glewlwyd.example.com/api/oidc",
+            issuer_path=re.compile(r"/api/[^/]+/?$"),
+            scopes=("openid",),
+            auth_methods=("client_secret_basic", "client_secret_post"),
+            pkce=("S256",),
+            notes=(
+                "Glewlwyd's issuer is per OIDC plugin instance: <origin>/api/<plugin name>",
+                "Glewlwyd answers bad client credentials with 403 unauthorized_client and a "
+                "made-up code with 403 invalid_code",
+                "Glewlwyd has no end-session endpoint: leave Matomo's Logout URL empty",
+                "the client needs token_endpoint_auth_method client_secret_post (Login OIDC "
+                "posts the secret) and scopes openid and email",
+            ),
+            quirks=frozenset(
+                {
+                    QUIRK_BOGUS_CODE_INVALID_CODE,
+                    QUIRK_BAD_CLIENT_UNAUTHORIZED,
+                    QUIRK_TOKEN_REDIRECT_AS_CLIENT_ERROR,
+                }
+            ),
+            client_settings="Glewlwyd's administration (Clients)",
+        ),
+        Preset(
+            name="django-oidc-provider",
+            title="django-oidc-provider",
+            authorization="{issuer}/authorize",
+            token="{issuer}/token",
+            userinfo="{issuer}/userinfo",
+            end_session="{issuer}/end-session",
+            jwks="{issuer}/jwks",
+            issuer_example="https://sso.example.com/openid",
+            scopes=(),
+            auth_methods=("client_secret_post", "client_secret_basic"),
+            pkce=("S256", "plain"),
+            notes=(
+                "django-oidc-provider lists no scopes_supported: the client's scopes are set "
+                "in the Django admin (Clients > Scopes)",
+                "django-oidc-provider shows its error pages with HTTP 200 and answers a "
+                "redirect URI mismatch at the token endpoint with invalid_client",
+            ),
+            quirks=frozenset({QUIRK_ERROR_PAGES_200, QUIRK_TOKEN_REDIRECT_AS_CLIENT_ERROR}),
+            client_settings="the Django admin (OpenID Connect Provider > Clients)",
         ),
         Preset(
             name="generic",
@@ -215,7 +327,14 @@ PRESETS: dict[str, Preset] = {
         ),
     )
 }
-ALIASES = {"cas": "unikname", "apereo-cas": "unikname", "unikname-connect": "unikname"}
+ALIASES = {
+    "cas": "unikname",
+    "apereo-cas": "unikname",
+    "unikname-connect": "unikname",
+    "lemonldap-ng": "lemonldap",
+    "llng": "lemonldap",
+    "django": "django-oidc-provider",
+}
 
 
 def get_preset(name: str) -> Preset:
@@ -316,7 +435,35 @@ def detect_provider(issuer: str | None, document: Any) -> Preset | None:
         return PRESETS["kanidm"]
     if isinstance(token, str) and token.endswith("/oidc/accessToken"):
         return PRESETS["unikname"] if "unikname" in host else _CAS
+    base = issuer.rstrip("/")
+    acr = document.get("acr_values_supported")
+    if (
+        isinstance(authorization, str)
+        and authorization.endswith("/oauth2/authorize")
+        and isinstance(acr, list)
+        and "loa-1" in acr  # LemonLDAP::NG's authentication levels
+    ):
+        return PRESETS["lemonldap"]
+    if re.search(r"/api/[^/]+$", path.rstrip("/")) and authorization == base + "/auth":
+        return PRESETS["glewlwyd"]
+    if (
+        authorization == base + "/authorize"
+        and document.get("end_session_endpoint") == base + "/end-session"
+        and document.get("introspection_endpoint") == base + "/introspect"
+    ):
+        return PRESETS["django-oidc-provider"]
     return None
+
+
+def client_settings_of(preset_name: str | None) -> str:
+    """Where the client is registered, for hints: the provider's own tool when known."""
+    preset = PRESETS.get(preset_name or "")
+    return preset.client_settings if preset else "the provider's client settings"
+
+
+def quirks_of(preset_name: str | None) -> frozenset[str]:
+    preset = PRESETS.get(preset_name or "")
+    return preset.quirks if preset else frozenset()
 
 
 _CAS = replace(

@@ -50,6 +50,20 @@ def glewlwyd_missing_reason() -> str | None:
 TEMPLATE = Path("/usr/share/glewlwyd/templates/glewlwyd-debian.conf.properties")
 
 
+def _webapp(workdir: Path) -> Path:
+    """The package's web app (its login page) with a readable config.json: Debian installs
+    ``config.json`` as a link to /etc/glewlwyd/config-2.7.json, which dpkg made a folder
+    holding the real config.json, so the login page would stay at "Loading..."."""
+    webapp = workdir / "webapp"
+    # A copy (2.6 MB): Glewlwyd's static file server does not serve symbolic links.
+    shutil.copytree(WEBAPP, webapp, ignore=shutil.ignore_patterns("config.json"))
+    config = WEBAPP / "config.json"
+    if config.is_dir():
+        config = config / "config.json"
+    (webapp / "config.json").write_text(config.read_text())
+    return webapp
+
+
 def _config(port: int, workdir: Path, database: Path) -> str:
     """The package's configuration template with our port, URL, log file and sqlite3 database
     (in place of its dbconfig-common ``@include``), bound to 127.0.0.1."""
@@ -59,7 +73,7 @@ def _config(port: int, workdir: Path, database: Path) -> str:
         "external_url": f'"http://127.0.0.1:{port}"',
         "log_level": '"WARNING"',
         "log_file": f'"{workdir / "server.log"}"',
-        "static_files_path": f'"{WEBAPP}/"',
+        "static_files_path": f'"{_webapp(workdir)}/"',
     }
     lines = []
     for line in TEMPLATE.read_text().splitlines():

@@ -1,0 +1,1 @@
+"""Verifying a setup for real: a headless-browser login (browser.py)."""
