@@ -43,6 +43,7 @@ from oidcsetup.urls import normalize_url
 if TYPE_CHECKING:
     import httpx
 
+    from oidcsetup.apps.matomo.redirect import GeneralSettings
     from oidcsetup.verify.browser import TestUser
 
 Status = Literal["pass", "fail", "skip"]
@@ -129,6 +130,7 @@ class MatomoCurrent:
     # active but not installed, a ${NAME} secret Matomo rewrote); None: not looked at.
     findings: tuple[Any, ...] = ()
     checked: tuple[str, ...] = ()  # what those checks covered, e.g. "LoginOIDC is installed"
+    general: GeneralSettings | None = None  # config.ini.php [General], when the file was read
 
     def get(self, name: str) -> str:
         """The value the plugin uses: the stored one, else the plugin's default."""
@@ -877,36 +879,24 @@ def probe_matomo_settings(current: MatomoCurrent | None, want: Target) -> ProbeR
 
 
 def probe_matomo_redirect(
-    current: MatomoCurrent | None, integration: Integration, expected: str | None
+    current: MatomoCurrent | None,
+    integration: Integration,
+    expected: str | None,
+    *,
+    network: NetworkOptions | None = None,
+    authorization_endpoint: str | None = None,
 ) -> ProbeResult:
-    """The redirect URI Matomo sends equals the one the profile registers at the provider."""
-    name = "matomo-redirect-uri"
-    if current is None:
-        return skipped(
-            name, "no-matomo", "Matomo's settings were not read", "pass --config or --db"
-        )
-    actual = matomo_redirect_uri(current, integration)
-    if actual is None:
-        return skipped(
-            name,
-            "no-matomo-url",
-            "Matomo's redirect URI cannot be derived without its URL",
-            "pass --matomo-url",
-        )
-    if expected is None:
-        return skipped(name, "no-redirect-uri", "the profile's redirect URI is unknown")
-    if actual != expected:
-        return failed(
-            name,
-            "matomo-redirect-uri-mismatch",
-            f"Matomo sends redirect_uri {actual}, but the provider has {expected} registered",
-            "make redirectUriOverride (or the Matomo URL) and the provider's redirect_uris agree "
-            "(oidcsetup apply matomo, oidcsetup gen authelia)",
-            matomo=actual,
-            registered=expected,
-        )
-    return passed(
-        name, "matomo-redirect-uri-ok", f"Matomo sends the registered redirect URI {actual}"
+    """The redirect URI Matomo sends (asked live; offline rule when Matomo is not reached)
+    equals the one the profile registers, and the provider accepts it (apps/matomo/live.py)."""
+    from oidcsetup.apps.matomo.live import redirect_probe
+
+    return redirect_probe(
+        current,
+        integration,
+        expected,
+        network=network,
+        authorization_endpoint=authorization_endpoint,
+        general=current.general if current else None,
     )
 
 
@@ -1097,7 +1087,15 @@ def run_checks(
                 results[results.index(redirect)] = confirm_redirect(redirect, login_result)
             results.append(probe_claims(login_result, login_error, target))
     results.append(probe_matomo_settings(matomo, replace(profile_target, secret=secret)))
-    results.append(probe_matomo_redirect(matomo, integration, profile_target.redirect_uri))
+    results.append(
+        probe_matomo_redirect(
+            matomo,
+            integration,
+            profile_target.redirect_uri,
+            network=network,
+            authorization_endpoint=endpoint("authorization_endpoint"),
+        )
+    )
     state = probe_matomo_state(matomo)
     if state is not None:
         results.append(state)

@@ -214,4 +214,11 @@ def read_matomo(
             "--secret-as-env checks config.ini.php: give --config PATH",
             hint="the database cannot hold an environment reference",
         )
-    return MatomoCurrent(" + ".join(sources), values, tuple(findings), tuple(checked))
+    general = None
+    if config is not None:  # [General] decides the URL Matomo builds (offline redirect rule)
+        from oidcsetup.apps.matomo.redirect import GeneralSettings
+
+        general = GeneralSettings.from_document(config.document, f"[General] of {config.path}")
+    return MatomoCurrent(
+        " + ".join(sources), values, tuple(findings), tuple(checked), general=general
+    )

@@ -215,14 +215,14 @@ class Browser:
         return self.settle(matomo_url, timeout=timeout)
 
 
-def start_browser() -> Browser:
+def start_browser(extra_flags: tuple[str, ...] = ()) -> Browser:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     profile_dir = Path(tempfile.mkdtemp(prefix="oidcsetup-chromium-"))
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in FLAGS:
+    for flag in (*FLAGS, *extra_flags):
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile_dir}")
     options.page_load_strategy = "eager"
@@ -237,8 +237,10 @@ def start_browser() -> Browser:
 
 
 @contextlib.contextmanager
-def running_browser() -> Iterator[Browser]:
-    browser = start_browser()
+def running_browser(extra_flags: tuple[str, ...] = ()) -> Iterator[Browser]:
+    """A browser, quit at the end; ``extra_flags`` e.g. ``--ignore-certificate-errors-spki-list=``
+    to trust one test certificate (and no other)."""
+    browser = start_browser(extra_flags)
     try:
         yield browser
     finally:

@@ -185,6 +185,17 @@ class RunningMatomo:
             check=check,
         )
 
+    def add_general(self, *lines: str) -> None:
+        """Add lines to config.ini.php's [General], as an administrator would by hand
+        (e.g. ``'trusted_hosts[] = "127.0.0.1:8443"'``, ``"assume_secure_protocol = 1"``)."""
+        text = self.config_path.read_text()
+        assert "\n[General]\n" in text, "the installer writes a [General] section"
+        self.config_path.write_text(
+            text.replace(
+                "\n[General]\n", "\n[General]\n" + "".join(line + "\n" for line in lines), 1
+            )
+        )
+
     def server_log(self, tail: int = 4000) -> str:
         with contextlib.suppress(OSError):
             return (self.tree / "tmp" / "php-server.log").read_text(errors="replace")[-tail:]
