@@ -45,6 +45,18 @@ def start(provider_factory: object, matomo: RunningMatomo, **config: Any) -> Run
     )
 
 
+def start_as(
+    provider_factory: object, matomo: RunningMatomo, subject: str, email: str
+) -> RunningProvider:
+    """A provider whose zero-click login is the account ``subject`` with that email."""
+    return start(
+        provider_factory,
+        matomo,
+        accounts={subject: {"email": email, "email_verified": True}},
+        autoLogin=subject,
+    )
+
+
 def apply(
     matomo: RunningMatomo,
     provider: RunningProvider,
@@ -187,12 +199,7 @@ def test_a_correct_setup_passes_check_and_logs_in(
 def test_signup_with_a_plain_allowed_domain_creates_the_user(
     matomo: RunningMatomo, provider_factory: object, browser: Browser, workdir: Path
 ) -> None:
-    provider = start(
-        provider_factory,
-        matomo,
-        accounts={"bob": {"email": "bob@example.net", "email_verified": True}},
-        autoLogin="bob",
-    )
+    provider = start_as(provider_factory, matomo, "bob", "bob@example.net")
     apply(matomo, provider, workdir, "--allow-signup", "--allowed-signup-domain", "example.net")
 
     landing = browser.oidc_login(matomo.url)
@@ -211,12 +218,7 @@ def test_signup_with_a_plain_allowed_domain_creates_the_user(
 def test_signup_from_a_domain_not_listed_is_refused(
     matomo: RunningMatomo, provider_factory: object, browser: Browser, workdir: Path
 ) -> None:
-    provider = start(
-        provider_factory,
-        matomo,
-        accounts={"eve": {"email": "eve@elsewhere.example", "email_verified": True}},
-        autoLogin="eve",
-    )
+    provider = start_as(provider_factory, matomo, "eve", "eve@elsewhere.example")
     apply(matomo, provider, workdir, "--allow-signup", "--allowed-signup-domain", "example.net")
 
     landing = browser.oidc_login(matomo.url)
@@ -229,12 +231,7 @@ def test_auto_linking_logs_in_the_matomo_user_named_like_the_subject(
     matomo: RunningMatomo, provider_factory: object, browser: Browser, workdir: Path
 ) -> None:
     """autoLinking: a provider subject equal to a Matomo login is linked on first login."""
-    provider = start(
-        provider_factory,
-        matomo,
-        accounts={ADMIN_LOGIN: {"email": "admin@example.org", "email_verified": True}},
-        autoLogin=ADMIN_LOGIN,
-    )
+    provider = start_as(provider_factory, matomo, ADMIN_LOGIN, "admin@example.org")
     apply(matomo, provider, workdir, "--auto-linking")
     assert matomo.links() == {}
 
@@ -247,12 +244,7 @@ def test_auto_linking_logs_in_the_matomo_user_named_like_the_subject(
 def test_without_auto_linking_the_same_subject_is_refused(
     matomo: RunningMatomo, provider_factory: object, browser: Browser, workdir: Path
 ) -> None:
-    provider = start(
-        provider_factory,
-        matomo,
-        accounts={ADMIN_LOGIN: {"email": "admin@example.org", "email_verified": True}},
-        autoLogin=ADMIN_LOGIN,
-    )
+    provider = start_as(provider_factory, matomo, ADMIN_LOGIN, "admin@example.org")
     apply(matomo, provider, workdir)
 
     landing = browser.oidc_login(matomo.url)

@@ -22,7 +22,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from typing import Any
 import httpx
 
 from tests.support.mariadb import APP_PASSWORD, APP_USER, MariaDB
+from tests.support.mariadb import _free_port as free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -90,12 +90,6 @@ def matomo_missing_reason() -> str | None:
     if missing:
         return f"PHP extensions for Matomo are missing (apt-get install {' '.join(missing)})"
     return None
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
