@@ -21,7 +21,14 @@ from tests.support.matomo import ADMIN_LOGIN, CALLBACK, RunningMatomo
 from tests.support.provider import RunningProvider, matomo_client
 from tests.support.tlsproxy import TlsProxy, running_tls_proxy
 
-pytestmark = [pytest.mark.matomo, pytest.mark.browser, pytest.mark.provider, pytest.mark.mariadb]
+# The first test also waits for the session's Matomo install (5 s idle, a minute on a busy box).
+pytestmark = [
+    pytest.mark.matomo,
+    pytest.mark.browser,
+    pytest.mark.provider,
+    pytest.mark.mariadb,
+    pytest.mark.timeout(300),
+]
 
 SECRET = "matomo-test-secret"
 SUBJECT = "alice"

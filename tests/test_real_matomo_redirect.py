@@ -27,6 +27,8 @@ from tests.cli import run
 from tests.support.matomo import RunningMatomo, free_port
 from tests.support.provider import RunningProvider, matomo_client
 
+pytestmark = pytest.mark.timeout(300)  # a test may wait for the session's Matomo install
+
 SECRET = "matomo-test-secret"
 INTEGRATION = ["--client-id", "matomo", "--scopes", "openid email", "--userinfo-id", "sub"]
 
