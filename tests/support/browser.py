@@ -137,10 +137,20 @@ class Browser:
             expected_conditions.presence_of_element_located((By.CSS_SELECTOR, selector))
         )
 
-    def click_oidc_button(self) -> None:
+    def click_oidc_button(self, timeout: float = 60.0) -> None:
         from selenium.webdriver.common.by import By
 
-        self.driver.find_element(By.CSS_SELECTOR, OIDC_BUTTON).click()
+        self.submit(self.driver.find_element(By.CSS_SELECTOR, OIDC_BUTTON), timeout)
+
+    def submit(self, element: Any, timeout: float = 60.0) -> None:
+        """Click ``element`` and wait until the page it was on is gone: the browser keeps
+        showing the old URL through a whole redirect chain, so without this wait a slow server
+        would look like a page that stays put."""
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.wait import WebDriverWait
+
+        element.click()
+        WebDriverWait(self.driver, timeout).until(expected_conditions.staleness_of(element))
 
     def complete_provider_login(self, login: str, password: str = "any") -> bool:
         """On oidc-provider's devInteractions pages: fill the login form, then consent.
@@ -159,7 +169,7 @@ class Browser:
         if field is not None:
             field.send_keys(login)
             self.driver.find_element(By.NAME, "password").send_keys(password)
-        self.driver.find_element(By.CSS_SELECTOR, "button[type=submit], form button").click()
+        self.submit(self.driver.find_element(By.CSS_SELECTOR, "button[type=submit], form button"))
         return True
 
     def settle(
@@ -206,7 +216,7 @@ class Browser:
         self.wait_for_css("#login_form_login")
         self.driver.find_element(By.ID, "login_form_login").send_keys(login)
         self.driver.find_element(By.ID, "login_form_password").send_keys(password)
-        self.driver.find_element(By.ID, "login_form_submit").click()
+        self.submit(self.driver.find_element(By.ID, "login_form_submit"))
         return self.settle(matomo_url, timeout=timeout)
 
     def logout(self, matomo_url: str, timeout: float = 20.0) -> Landing:
