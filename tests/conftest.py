@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -135,11 +136,13 @@ def matomo_server(
     reason = matomo_missing_reason()
     if reason:
         pytest.skip(reason)
-    server = install_matomo(mariadb, tmp_path_factory.mktemp("matomo"))  # type: ignore[arg-type]
+    workdir = tmp_path_factory.mktemp("matomo")
+    server = install_matomo(mariadb, workdir)  # type: ignore[arg-type]
     try:
         yield server
     finally:
         server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)  # 130 MB of Matomo
 
 
 @pytest.fixture
