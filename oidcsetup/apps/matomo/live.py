@@ -139,16 +139,17 @@ def matomo_error_text(page: str) -> str:
 def ask_signin(matomo_url: str, network: NetworkOptions) -> SigninRequest:
     """Run Matomo's login button's request and return where Matomo redirects to."""
     from oidcsetup.apps.matomo.redirect import matomo_base_url
-    from oidcsetup.discovery.fetch import FetchInvalid, FetchUnreachable, make_client, request
+    from oidcsetup.discovery.fetch import (
+        FetchInvalid,
+        FetchUnreachable,
+        make_client,
+        redirect_location,
+        request,
+    )
 
     login_page = matomo_base_url(matomo_url) + "index.php?module=Login"
     with make_client(network) as client:
-        try:
-            page = request(client, "GET", login_page, network)
-        except FetchUnreachable as exc:
-            raise MatomoNotReached(exc.message) from None
-        except FetchInvalid as exc:
-            raise SigninFailure("matomo-login-page-error", exc.message) from None
+        page = _get_following(client, login_page, network)
         if page.status_code >= 400:
             raise SigninFailure(
                 "matomo-login-page-error",
@@ -195,8 +196,8 @@ def ask_signin(matomo_url: str, network: NetworkOptions) -> SigninRequest:
             raise MatomoNotReached(exc.message) from None
         except FetchInvalid as exc:
             raise SigninFailure("matomo-signin-error", exc.message) from None
-    location = answer.headers.get("location")
-    if not answer.is_redirect or not location:
+    location = redirect_location(answer)
+    if not location:
         text = matomo_error_text(answer.text)
         for needle, code, hint in _KNOWN_ERRORS:
             if needle.lower() in text.lower():
@@ -206,7 +207,6 @@ def ask_signin(matomo_url: str, network: NetworkOptions) -> SigninRequest:
             f"Matomo's Login OIDC sign-in answered HTTP {answer.status_code}, not a redirect"
             + (f": {text}" if text else ""),
         )
-    location = urljoin(signin, location)
     query = parse_qs(urlsplit(location).query, keep_blank_values=True)
 
     def one(name: str) -> str | None:
@@ -221,6 +221,38 @@ def ask_signin(matomo_url: str, network: NetworkOptions) -> SigninRequest:
         redirect_uri=one("redirect_uri"),
         scope=one("scope"),
         response_type=one("response_type"),
+    )
+
+
+def _get_following(client: Any, url: str, network: NetworkOptions, hops: int = 5) -> Any:
+    """GET Matomo's login page, following Matomo's own redirects (e.g. ``force_ssl`` to
+    https) by hand, each judged first (never https to http), cookies kept by the client."""
+    from oidcsetup.discovery.fetch import (
+        FetchInvalid,
+        FetchUnreachable,
+        redirect_location,
+        redirect_refusal,
+        request,
+    )
+
+    for _ in range(hops + 1):
+        try:
+            page = request(client, "GET", url, network)
+        except FetchUnreachable as exc:
+            raise MatomoNotReached(exc.message) from None
+        except FetchInvalid as exc:
+            raise SigninFailure("matomo-login-page-error", exc.message) from None
+        target = redirect_location(page)
+        if target is None:
+            return page
+        refusal = redirect_refusal(url, target)
+        if refusal is not None:
+            raise SigninFailure("matomo-login-page-error", refusal.message, refusal.hint)
+        url = target
+    raise SigninFailure(
+        "matomo-login-page-error",
+        f"Matomo's login page redirects more than {hops} times (last to {url})",
+        "check [General] force_ssl and the proxy's redirects",
     )
 
 
