@@ -15,17 +15,10 @@ import pytest
 
 from tests.cli import Result, run
 from tests.support.browser import Browser
-from tests.support.matomo import ADMIN_LOGIN, RunningMatomo
+from tests.support.matomo import ADMIN_LOGIN, BROWSER_LOGIN_MARKS, RunningMatomo
 from tests.support.provider import RunningProvider, matomo_client
 
-# The first test also waits for the session's Matomo install (5 s idle, a minute on a busy box).
-pytestmark = [
-    pytest.mark.matomo,
-    pytest.mark.browser,
-    pytest.mark.provider,
-    pytest.mark.mariadb,
-    pytest.mark.timeout(300),
-]
+pytestmark = BROWSER_LOGIN_MARKS
 
 SECRET = "matomo-test-secret"
 SUBJECT = "alice"  # the provider's account (its zero-click mode logs in as the first one)

@@ -17,18 +17,11 @@ import pytest
 
 from tests.cli import Result, run
 from tests.support.browser import Browser, browser_missing_reason, running_browser
-from tests.support.matomo import ADMIN_LOGIN, CALLBACK, RunningMatomo
+from tests.support.matomo import ADMIN_LOGIN, BROWSER_LOGIN_MARKS, CALLBACK, RunningMatomo
 from tests.support.provider import RunningProvider, matomo_client
 from tests.support.tlsproxy import TlsProxy, running_tls_proxy
 
-# The first test also waits for the session's Matomo install (5 s idle, a minute on a busy box).
-pytestmark = [
-    pytest.mark.matomo,
-    pytest.mark.browser,
-    pytest.mark.provider,
-    pytest.mark.mariadb,
-    pytest.mark.timeout(300),
-]
+pytestmark = BROWSER_LOGIN_MARKS
 
 SECRET = "matomo-test-secret"
 SUBJECT = "alice"

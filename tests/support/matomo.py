@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.support.mariadb import APP_PASSWORD, APP_USER, MariaDB
 from tests.support.mariadb import _free_port as free_port
@@ -62,6 +63,15 @@ ADMIN_PASSWORD = "Admin-pass-123!"
 ADMIN_EMAIL = "admin@example.org"
 PREFIX = "matomo_"
 CALLBACK = "index.php?module=LoginOIDC&action=callback&provider=oidc"
+# Marks of a test module that logs in with a real browser on the real Matomo; the first test
+# also waits for the session's Matomo install (5 s idle, a minute on a busy box).
+BROWSER_LOGIN_MARKS = [
+    pytest.mark.matomo,
+    pytest.mark.browser,
+    pytest.mark.provider,
+    pytest.mark.mariadb,
+    pytest.mark.timeout(300),
+]
 PHP_MODULES = {
     "pdo_mysql": "php-mysql",
     "curl": "php-curl",
