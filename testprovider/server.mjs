@@ -9,7 +9,10 @@
 //   clientAuthMethods: [...], scopes: [...], claims: {...}, accounts: {id: {claims}},
 //   interactions: "dev" (devInteractions login/consent forms) | "auto" (zero clicks: log in as
 //   autoLogin and grant what was asked), autoLogin: account id, readyFile: path,
-//   requirePkce: false.
+//   requirePkce: false,
+//   registration: {initialAccessToken: "...", rotate: true} enables dynamic client registration
+//   (RFC 7591, features.registration) and its management (RFC 7592, registrationManagement,
+//   access token rotated on update when rotate is true); absent: registration is off.
 // When listening it writes readyFile: {"pid": ..., "port": ..., "issuer": "..."}.
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import http from 'node:http';
@@ -86,6 +89,16 @@ server.listen(config.port ?? 0, host, () => {
       return { accountId: sub, async claims() { return { sub, ...accounts[sub] }; } };
     },
   };
+  if (config.registration) {
+    options.features.registration = {
+      enabled: true,
+      initialAccessToken: config.registration.initialAccessToken ?? false,
+    };
+    options.features.registrationManagement = {
+      enabled: true,
+      rotateRegistrationAccessToken: config.registration.rotate ?? true,
+    };
+  }
   if (config.clientAuthMethods) options.clientAuthMethods = config.clientAuthMethods;
   if (autoInteractions) {
     options.interactions = { url: (ctx, interaction) => `${issuerPath}/auto-interaction/${interaction.uid}` };

@@ -48,6 +48,7 @@ COMMANDS = {
     "apply": "oidcsetup.cli.apply:apply_group",
     "check": "oidcsetup.cli.check:check_command",
     "login": "oidcsetup.cli.login:login_command",
+    "register": "oidcsetup.cli.register:register_command",
     "secret": "oidcsetup.cli.secret:secret_group",
 }
 
@@ -59,6 +60,7 @@ COMMAND_HELP = {
     "apply": "Apply settings to an application, with a plan first.",
     "check": "Probe the provider with the integration's values and report each probe.",
     "login": "Log in with the authorization code flow and show the claims.",
+    "register": "Register the client at the provider (RFC 7591), check, update or delete it.",
     "secret": "Client secrets: generate one, digest it for Authelia, verify a digest.",
 }
 

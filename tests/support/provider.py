@@ -54,6 +54,13 @@ def matomo_client(
     return client
 
 
+def registration_config(initial_access_token: str, *, rotate: bool = True) -> dict[str, Any]:
+    """The ``registration`` config key: dynamic client registration (RFC 7591) and management
+    (RFC 7592) on, guarded by a static initial access token; ``rotate``: a new registration
+    access token with every update (oidc-provider's default)."""
+    return {"registration": {"initialAccessToken": initial_access_token, "rotate": rotate}}
+
+
 @dataclass
 class RunningProvider:
     issuer: str
@@ -92,7 +99,8 @@ def start_provider(
     """Start testprovider/server.mjs with the given config; returns once discovery is served.
 
     ``config`` keys are those of server.mjs (issuerPath, https, clientAuthMethods, scopes,
-    accounts, interactions, autoLogin, requirePkce, port, host).
+    accounts, interactions, autoLogin, requirePkce, port, host, registration: see
+    ``registration_config``).
     """
     reason = provider_missing_reason()
     if reason:

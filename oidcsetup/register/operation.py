@@ -1,0 +1,378 @@
+"""The registration operations: create or update, read back and compare, delete.
+
+Every request carries a credential (the initial access token, the registration access token,
+the client secret), so none follows a redirect: ``login.send`` refuses 3xx and the answer is
+reported naming where it pointed (``login.refuse_redirect``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from oidcsetup.errors import InputError, OidcSetupError, UsageError
+from oidcsetup.http import NetworkOptions
+from oidcsetup.integration import Integration
+from oidcsetup.register.metadata import Difference, compare, requested_metadata
+from oidcsetup.register.store import StoragePlan, StoredRegistration
+from oidcsetup.urls import is_loopback_host
+
+if TYPE_CHECKING:
+    import httpx
+
+TOKEN_ENV = "OIDCSETUP_REGISTRATION_TOKEN"
+# Never shown unless asked: the answer's credentials.
+SECRET_FIELDS = ("client_secret", "registration_access_token")
+
+
+class RegistrationError(OidcSetupError):
+    """The provider refused or failed a registration request (exit 1)."""
+
+    code = "registration-failed"
+
+    def __init__(self, message: str, hint: str | None = None, *, code: str | None = None):
+        super().__init__(message, hint)
+        if code:
+            self.code = code
+
+
+@dataclass(frozen=True)
+class RegistrationReport:
+    """What a registration operation did and what the provider holds now."""
+
+    action: str  # created | updated | unchanged | checked | deleted
+    client_id: str
+    registration_endpoint: str | None
+    registration_client_uri: str | None
+    requested: Mapping[str, Any]
+    granted: Mapping[str, Any]  # the provider's answer, credentials left out
+    differences: tuple[Difference, ...] = ()
+    stored: StoredRegistration | None = field(default=None, repr=False)
+
+    @property
+    def breaking(self) -> tuple[Difference, ...]:
+        return tuple(d for d in self.differences if d.breaks_matomo)
+
+    @property
+    def in_sync(self) -> bool:
+        return not self.differences
+
+    def to_json(self, *, show_secrets: bool = False) -> dict[str, Any]:
+        stored = self.stored
+        secrets: dict[str, Any] = {"client_secret": None, "registration_access_token": None}
+        if show_secrets and stored is not None:
+            secrets = {
+                "client_secret": stored.client_secret,
+                "registration_access_token": stored.registration_access_token,
+            }
+        return {
+            "action": self.action,
+            "client_id": self.client_id,
+            "registration_endpoint": self.registration_endpoint,
+            "registration_client_uri": self.registration_client_uri,
+            "requested": dict(self.requested),
+            "granted": dict(self.granted),
+            "in_sync": self.in_sync,
+            "differences": [d.to_json() for d in self.differences],
+            **secrets,
+        }
+
+
+def initial_access_token(environ: Mapping[str, str] | None = None) -> str | None:
+    """``$OIDCSETUP_REGISTRATION_TOKEN``: the token itself, or ``file:PATH`` holding it."""
+    from oidcsetup.secretref import read_secret_file
+
+    value = (os.environ if environ is None else environ).get(TOKEN_ENV)
+    if not value:
+        return None
+    if not value.startswith("file:"):
+        return value
+    path = Path(value[5:]).expanduser()
+    try:
+        return read_secret_file(path)[0]
+    except FileNotFoundError:
+        raise InputError(
+            f"{TOKEN_ENV} names {path}, which does not exist",
+            hint="write the initial access token there (mode 0600), or fix the variable",
+        ) from None
+
+
+def _check_url(url: str, what: str) -> str:
+    """A credential goes only to https, or to plain http on a loopback address."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http" and is_loopback_host(parts.hostname):
+        return url
+    raise RegistrationError(
+        f"{what} {url} is not an https URL: credentials are not sent there",
+        hint="the provider must serve registration over https",
+        code="registration-insecure-url",
+    )
+
+
+def registration_endpoint(integration: Integration, network: NetworkOptions) -> str:
+    """The ``registration_endpoint`` the provider's discovery document advertises."""
+    from oidcsetup.discovery import discover
+
+    issuer = integration.provider.issuer
+    if not issuer:
+        raise UsageError(
+            "the provider's issuer is not known",
+            hint="pass --issuer URL, or set provider.issuer in the profile",
+        )
+    result = discover(issuer, network, check_keys=False)
+    raw = result.metadata.raw if result.metadata is not None else {}
+    endpoint = raw.get("registration_endpoint")
+    if not isinstance(endpoint, str) or not endpoint:
+        raise RegistrationError(
+            f"{issuer} advertises no registration_endpoint: it does not offer dynamic client "
+            "registration",
+            hint="register the client at the provider by hand (e.g. `oidcsetup gen authelia` "
+            "for Authelia), or enable registration there",
+            code="registration-unsupported",
+        )
+    return _check_url(endpoint, "registration_endpoint")
+
+
+def _request(
+    method: str,
+    url: str,
+    network: NetworkOptions,
+    token: str | None,
+    body: Mapping[str, Any] | None = None,
+) -> httpx.Response:
+    from oidcsetup.login import http_client, refuse_redirect, send
+
+    headers = {"Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    kwargs: dict[str, Any] = {"headers": headers}
+    if body is not None:
+        kwargs["json"] = dict(body)
+    with http_client(network) as client:
+        response = send(client, method, url, network, **kwargs)
+    refuse_redirect(response, "registration endpoint", "the access token", "registration-redirect")
+    return response
+
+
+def _answer(
+    response: httpx.Response, what: str, expected: tuple[int, ...], *, token_given: bool = True
+) -> dict[str, Any]:
+    """The JSON object of a successful answer; RegistrationError naming the provider's error."""
+    from oidcsetup.discovery.fetch import response_json
+    from oidcsetup.login import oauth_error
+
+    if response.status_code not in expected:
+        error, description = oauth_error(response)
+        detail = f"{error}: {description}" if error and description else error or ""
+        status = response.status_code
+        hint = None
+        code = "registration-refused"
+        if what == "registration" and not token_given and status in (400, 401, 403):
+            hint = (
+                f"the provider may want an initial access token: set {TOKEN_ENV} to it "
+                "(or to file:PATH)"
+            )
+            code = "registration-token-rejected"
+        elif status == 401 or error == "invalid_token":
+            if what == "registration":
+                hint = f"set {TOKEN_ENV} to the provider's initial access token (or file:PATH)"
+            else:
+                hint = (
+                    "the registration access token is no longer valid: the registration "
+                    "was changed or removed at the provider; register again"
+                )
+            code = "registration-token-rejected"
+        elif error in ("invalid_client_metadata", "invalid_redirect_uri"):
+            hint = "the provider refuses what Login OIDC needs; allow it at the provider"
+        raise RegistrationError(
+            f"the provider refused the {what}: HTTP {status}" + (f" ({detail})" if detail else ""),
+            hint=hint,
+            code=code,
+        )
+    if not response.content and 204 in expected:
+        return {}
+    try:
+        body = response_json(response)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise RegistrationError(
+            f"the provider's {what} answer is not a JSON object",
+            code="registration-invalid-answer",
+        )
+    return body
+
+
+def _stored(answer: Mapping[str, Any], previous: StoredRegistration | None) -> StoredRegistration:
+    client_id = answer.get("client_id")
+    if not isinstance(client_id, str) or not client_id:
+        raise RegistrationError(
+            "the provider's answer has no client_id", code="registration-invalid-answer"
+        )
+    token = answer.get("registration_access_token") or (
+        previous.registration_access_token if previous else None
+    )
+    uri = answer.get("registration_client_uri") or (
+        previous.registration_client_uri if previous else None
+    )
+    if not isinstance(token, str) or not isinstance(uri, str):
+        raise RegistrationError(
+            "the provider gave no registration_access_token and registration_client_uri: the "
+            "registration cannot be checked, updated or deleted later (RFC 7592)",
+            hint="enable registration management at the provider",
+            code="registration-unmanaged",
+        )
+    secret = answer.get("client_secret")
+    if not isinstance(secret, str) or not secret:
+        secret = previous.client_secret if previous else None
+    if not secret:
+        raise RegistrationError(
+            "the provider issued no client_secret: Login OIDC needs one (client_secret_post)",
+            code="registration-no-secret",
+        )
+    return StoredRegistration(client_id, secret, token, _check_url(uri, "registration_client_uri"))
+
+
+def _public(answer: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in answer.items() if k not in SECRET_FIELDS}
+
+
+def register_client(
+    integration: Integration,
+    redirect_uris: Sequence[str],
+    network: NetworkOptions,
+    plan: StoragePlan,
+    profile: Path,
+    *,
+    token: str | None = None,
+) -> RegistrationReport:
+    """Register the client (POST), or bring the registration already stored in line (GET, then
+    PUT only when it differs); store the credentials. The report's differences are what the
+    provider granted unlike what was asked (``breaking`` ones make Login OIDC fail)."""
+    from oidcsetup.register.store import load_registration, save_registration
+
+    asked = requested_metadata(integration, redirect_uris)
+    previous = load_registration(plan)
+    if previous is None:
+        endpoint = registration_endpoint(integration, network)
+        answer = _answer(
+            _request("POST", endpoint, network, token, asked),
+            "registration",
+            (200, 201),
+            token_given=bool(token),
+        )
+        action = "created"
+    else:
+        endpoint = None
+        uri = _check_url(previous.registration_client_uri, "registration_client_uri")
+        current = _answer(
+            _request("GET", uri, network, previous.registration_access_token), "read", (200,)
+        )
+        if not compare(asked, current):
+            answer, action = current, "unchanged"
+        else:
+            body = {**asked, "client_id": previous.client_id}
+            if previous.client_secret:
+                body["client_secret"] = previous.client_secret
+            answer = _answer(
+                _request("PUT", uri, network, previous.registration_access_token, body),
+                "update",
+                (200,),
+            )
+            action = "updated"
+    stored = _stored(answer, previous)
+    if action != "unchanged":
+        save_registration(plan, stored, profile, profile_values(integration, asked))
+    return RegistrationReport(
+        action=action,
+        client_id=stored.client_id,
+        registration_endpoint=endpoint,
+        registration_client_uri=stored.registration_client_uri,
+        requested=asked,
+        granted=_public(answer),
+        differences=tuple(compare(asked, answer)),
+        stored=stored,
+    )
+
+
+def profile_values(integration: Integration, asked: Mapping[str, Any]) -> dict[str, Any]:
+    """What the registration was made from, saved so that the next run asks the same."""
+    matomo = integration.matomo
+    return {
+        "provider.issuer": integration.provider.issuer,
+        "client.name": asked["client_name"],
+        "client.scopes": list(integration.client.scopes),
+        "app.matomo.url": matomo.url,
+        "app.matomo.redirect_uri_override": matomo.redirect_uri_override,
+    }
+
+
+def _require_stored(plan: StoragePlan) -> StoredRegistration:
+    from oidcsetup.register.store import load_registration
+
+    stored = load_registration(plan)
+    if stored is None:
+        raise InputError(
+            f"no registration is stored ({plan.registration_file} does not exist)",
+            hint="run `oidcsetup register` first",
+        )
+    return stored
+
+
+def check_registration(
+    integration: Integration,
+    redirect_uris: Sequence[str],
+    network: NetworkOptions,
+    plan: StoragePlan,
+) -> RegistrationReport:
+    """Read the registration back (RFC 7592 GET) and compare it with what would be asked now.
+    Read-only: nothing is written, even when the provider rotated nothing."""
+    stored = _require_stored(plan)
+    asked = requested_metadata(integration, redirect_uris)
+    uri = _check_url(stored.registration_client_uri, "registration_client_uri")
+    answer = _answer(
+        _request("GET", uri, network, stored.registration_access_token), "read", (200,)
+    )
+    differences = compare(asked, answer)
+    granted_id = answer.get("client_id")
+    if granted_id != stored.client_id:
+        differences.append(
+            Difference("client_id", stored.client_id, granted_id, True, "the client_id changed")
+        )
+    return RegistrationReport(
+        action="checked",
+        client_id=stored.client_id,
+        registration_endpoint=None,
+        registration_client_uri=uri,
+        requested=asked,
+        granted=_public(answer),
+        differences=tuple(differences),
+        stored=stored,
+    )
+
+
+def delete_registration(
+    network: NetworkOptions, plan: StoragePlan, profile: Path
+) -> RegistrationReport:
+    """Delete the registration at the provider (RFC 7592 DELETE), then the stored files."""
+    from oidcsetup.register.store import remove_registration
+
+    stored = _require_stored(plan)
+    uri = _check_url(stored.registration_client_uri, "registration_client_uri")
+    _answer(_request("DELETE", uri, network, stored.registration_access_token), "deletion", (204,))
+    remove_registration(plan, profile)
+    return RegistrationReport(
+        action="deleted",
+        client_id=stored.client_id,
+        registration_endpoint=None,
+        registration_client_uri=uri,
+        requested={},
+        granted={},
+        stored=stored,
+    )
