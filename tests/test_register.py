@@ -286,6 +286,25 @@ def test_provider_granting_another_auth_method_fails(tmp_path: Path) -> None:
     assert (tmp_path / "oidcsetup-client.secret").read_text() == "s3cret-granted\n"
 
 
+def test_a_registration_file_others_can_read_is_refused(tmp_path: Path) -> None:
+    """Files register writes are 0600: a looser mode means someone changed it (secretfile.py)."""
+    profile = _profile(tmp_path, "http://127.0.0.1:9")
+    stored = tmp_path / "oidcsetup-client.secret.registration.json"
+    stored.write_text(
+        json.dumps(
+            {
+                "client_id": "c",
+                "registration_access_token": "t",
+                "registration_client_uri": "http://127.0.0.1:9/reg/c",
+            }
+        )
+    )
+    stored.chmod(0o644)
+    result = _run(profile, "--check")
+    assert result.exit_code == 1
+    assert "accessible to group or others" in result.stderr
+
+
 ASKED = {
     "redirect_uris": ["https://m.example.com/cb"],
     "token_endpoint_auth_method": "client_secret_post",
