@@ -18,20 +18,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from oidcsetup.verify.browser import CHROMIUM_FLAGS
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--window-size=1280,900",
-)
+# The flags the tool itself starts chromium with, plus a window large enough for the dashboard.
+FLAGS = (*CHROMIUM_FLAGS, "--window-size=1280,900")
 # Login OIDC's button on Matomo's login page (plugins/LoginOIDC/templates/loginMod.twig).
 OIDC_BUTTON = ".loginoidc-auth-button"
 

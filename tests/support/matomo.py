@@ -281,11 +281,16 @@ class RunningMatomo:
                         cursor.execute(f"DROP TABLE `{t}`")
                     for t in missing:
                         cursor.execute(base.ddl[t])
+                    # One transaction, and REPLACE: the php server may still be finishing a
+                    # request of the previous test (Matomo writes UpdateCheck_* options on page
+                    # loads); an INSERT racing it failed with "Duplicate entry".
+                    conn.begin()
                     for t in [*missing, *changed]:
                         cursor.execute(f"DELETE FROM `{t}`")
                         if base.rows.get(t):
                             marks = ", ".join(["%s"] * len(base.rows[t][0]))
-                            cursor.executemany(f"INSERT INTO `{t}` VALUES ({marks})", base.rows[t])
+                            cursor.executemany(f"REPLACE INTO `{t}` VALUES ({marks})", base.rows[t])
+                    conn.commit()
                     cursor.execute("SET FOREIGN_KEY_CHECKS = 1")
         finally:
             conn.close()
