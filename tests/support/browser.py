@@ -138,11 +138,21 @@ class Browser:
         """Click ``element`` and wait until the page it was on is gone: the browser keeps
         showing the old URL through a whole redirect chain, so without this wait a slow server
         would look like a page that stays put."""
-        from selenium.webdriver.support import expected_conditions
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.support.wait import WebDriverWait
 
+        def gone(_driver: Any) -> bool:
+            # selenium's staleness_of catches only StaleElementReferenceException; chromium
+            # reports a node of a document being replaced as "unknown error: Node with given id
+            # does not belong to the document" (seen in CI): both mean the page has moved on.
+            try:
+                element.is_enabled()
+            except WebDriverException:
+                return True
+            return False
+
         element.click()
-        WebDriverWait(self.driver, timeout).until(expected_conditions.staleness_of(element))
+        WebDriverWait(self.driver, timeout).until(gone)
 
     def complete_provider_login(self, login: str, password: str = "any") -> bool:
         """On oidc-provider's devInteractions pages: fill the login form, then consent.
