@@ -956,19 +956,6 @@ class MatomoDatabase:
                 hint="activate it first: ./console plugin:activate LoginOIDC",
             )
 
-    def linked_superusers(self) -> list[str]:
-        """Super users with a Login OIDC link; [] when the plugin's table does not exist."""
-        schema = self.schema()
-        if not (schema.has_provider_table and schema.has_user_table):
-            return []
-        rows = self._query(
-            f"SELECT u.`login` FROM {self.settings.table('user')} u JOIN "
-            f"{self.settings.table('loginoidc_provider')} p ON p.`user` = u.`login` "
-            "WHERE p.`provider` = %s AND u.`superuser_access` = 1 ORDER BY u.`login`",
-            (PROVIDER,),
-        )
-        return [str(r[0]) for r in rows]
-
     def user_info(self, login: str) -> tuple[bool, bool]:
         """(exists, is super user) for a Matomo login."""
         self._require_link_tables()

@@ -190,10 +190,6 @@ class IniDocument:
     def sections_named(self, name: str) -> list[IniSection]:
         return [s for s in self.sections if s.name == name]
 
-    def dead_sections(self, name: str) -> list[IniSection]:
-        """Repeated sections of this name that PHP ignores (all but the last)."""
-        return self.sections_named(name)[:-1]
-
     def values(self, name: str) -> dict[str, IniValue]:
         """Scalar keys of the section as PHP reads it (its last occurrence; later keys win)."""
         result: dict[str, IniValue] = {}
