@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -14,12 +13,13 @@ from tests.support.provider import (
     provider_missing_reason,
     start_provider,
 )
+from tests.support.shared import REFERENCE
 
 if TYPE_CHECKING:
     from tests.support.browser import Browser
     from tests.support.matomo import RunningMatomo
 
-SHARED_REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
+SHARED_REFERENCE = REFERENCE
 
 
 # --- oidc-provider (node) ------------------------------------------------------------------

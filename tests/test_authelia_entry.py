@@ -24,8 +24,8 @@ from oidcsetup.providers.authelia import (
     validate_entry,
 )
 from oidcsetup.secrets import hash_secret, verify_secret
+from tests.support.shared import REFERENCE
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 SCHEMAS = REFERENCE / "authelia-schema"
 
 DOCS_DIGEST = (

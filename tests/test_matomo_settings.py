@@ -27,8 +27,8 @@ from oidcsetup.cli.main import cli
 from oidcsetup.errors import InputError, UsageError, ValidationError
 from oidcsetup.integration import ClientRegistration, Integration, MatomoApp, ProviderEndpoints
 from tests.support.php import php_read_ini
+from tests.support.shared import REFERENCE
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 CALLBACK = "index.php?module=LoginOIDC&action=callback&provider=oidc"
 
 

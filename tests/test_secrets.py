@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -12,8 +11,7 @@ from hypothesis import strategies as st
 
 from oidcsetup import secrets as S
 from oidcsetup.errors import InputError, SecretError
-
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
+from tests.support.shared import REFERENCE
 
 # The vectors of ../shared/reference/authelia.md, also kept here so they run without it.
 VECTORS = [
