@@ -102,6 +102,11 @@ def compare(asked: Mapping[str, Any], granted: Mapping[str, Any]) -> list[Differ
             )
         )
     method = get("token_endpoint_auth_method")
+    # Glewlwyd 2.7.5 reads the method back (RFC 7592) as a one-element array: its client keeps
+    # it as a multi-valued property and the read copies the client as stored (upstream
+    # src/plugin/protocol_oidc.c, convert_client_glewlwyd_to_registration).
+    if isinstance(method, list) and len(method) == 1:
+        method = method[0]
     if method != asked["token_endpoint_auth_method"]:
         found.append(
             Difference(

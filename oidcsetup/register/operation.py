@@ -365,7 +365,11 @@ def delete_registration(
 
     stored = _require_stored(plan)
     uri = _check_url(stored.registration_client_uri, "registration_client_uri")
-    _answer(_request("DELETE", uri, network, stored.registration_access_token), "deletion", (204,))
+    # RFC 7592 section 2.3 says 204; Glewlwyd 2.7.5 answers 200 with an empty body (it disables
+    # the client and its registration access token: upstream src/plugin/protocol_oidc.c,
+    # client_registration_management_delete).
+    answer = _request("DELETE", uri, network, stored.registration_access_token)
+    _answer(answer, "deletion", (200, 204) if not answer.content else (204,))
     remove_registration(plan, profile)
     return RegistrationReport(
         action="deleted",

@@ -10,6 +10,11 @@ REST API (session cookie of the package's initial admin ``admin``/``password``):
 - the user ``dwho``/``dwho`` (Doctor Who, dwho@example.com);
 - clients ``matomo`` (secret posted or Basic, as Login OIDC needs) and ``matomo-basic``
   (token_endpoint_auth_method client_secret_basic only).
+
+Options of :func:`start_glewlwyd` for the tests of ``apply glewlwyd`` and ``register``:
+``registration`` turns on the OIDC plugin's RFC 7591 registration (open: no initial access
+token) with RFC 7592 management; ``api_keys`` lets the admin API take API keys
+(``admin_session_authentication``).
 """
 
 from __future__ import annotations
@@ -64,10 +69,11 @@ def _webapp(workdir: Path) -> Path:
     return webapp
 
 
-def _config(port: int, workdir: Path, database: Path) -> str:
+def _config(port: int, workdir: Path, database: Path, api_keys: bool = False) -> str:
     """The package's configuration template with our port, URL, log file and sqlite3 database
     (in place of its dbconfig-common ``@include``), bound to 127.0.0.1."""
     settings = {
+        "admin_session_authentication": '"cookie,api_key"' if api_keys else '"cookie"',
         "port": str(port),
         "bind_address": '"127.0.0.1"',
         "external_url": f'"http://127.0.0.1:{port}"',
@@ -88,8 +94,20 @@ def _config(port: int, workdir: Path, database: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _plugin(issuer: str, private: str, public: str) -> dict[str, Any]:
+def _registration() -> dict[str, Any]:
+    """Open registration (upstream src/plugin/protocol_oidc.c: an empty
+    ``register-client-auth-scope`` asks for no initial access token), RFC 7592 management on."""
     return {
+        "register-client-allowed": True,
+        "register-client-auth-scope": [],
+        "register-client-credentials-scope": [],
+        "register-client-management-allowed": True,
+        "register-default-properties": [],
+    }
+
+
+def _plugin(issuer: str, private: str, public: str, registration: bool) -> dict[str, Any]:
+    plugin: dict[str, Any] = {
         "module": "oidc",
         "name": "oidc",
         "display_name": "OpenID Connect",
@@ -134,6 +152,9 @@ def _plugin(issuer: str, private: str, public: str) -> dict[str, Any]:
             "introspection-revocation-allowed": False,
         },
     }
+    if registration:
+        plugin["parameters"].update(_registration())
+    return plugin
 
 
 def _client(client_id: str, methods: list[str]) -> dict[str, Any]:
@@ -158,7 +179,7 @@ CLIENTS = {
 }
 
 
-def _provision(base: str, issuer: str) -> None:
+def _provision(base: str, issuer: str, registration: bool) -> None:
     import httpx
 
     private, public = rsa_key_pair()
@@ -198,7 +219,7 @@ def _provision(base: str, issuer: str) -> None:
                     "scheme": {},
                 },
             )
-        call("POST", "/mod/plugin/", _plugin(issuer, private, public))
+        call("POST", "/mod/plugin/", _plugin(issuer, private, public, registration))
         call(
             "POST",
             "/user/",
@@ -215,7 +236,9 @@ def _provision(base: str, issuer: str) -> None:
             call("POST", "/client/", client)
 
 
-def start_glewlwyd(workdir: Path, timeout: float = 30.0) -> RealProvider:
+def start_glewlwyd(
+    workdir: Path, timeout: float = 30.0, *, registration: bool = False, api_keys: bool = False
+) -> RealProvider:
     """Start Glewlwyd on a free port, provision it; return once its discovery answers."""
     import httpx
 
@@ -228,7 +251,7 @@ def start_glewlwyd(workdir: Path, timeout: float = 30.0) -> RealProvider:
         db.executescript(SCHEMA.read_text())
     port = free_port()
     config = workdir / "glewlwyd.conf"
-    config.write_text(_config(port, workdir, database))
+    config.write_text(_config(port, workdir, database, api_keys))
     base = f"http://127.0.0.1:{port}"
     issuer = base + "/api/oidc"
     out = (workdir / "stdout.log").open("wb")
@@ -257,10 +280,11 @@ def start_glewlwyd(workdir: Path, timeout: float = 30.0) -> RealProvider:
         username="dwho",
         password="dwho",
         process=process,
+        extra={"api": base + "/api", "admin": ("admin", "password")},
     )
     try:
         wait_until(answers, process, provider.log_path, what="Glewlwyd", timeout=timeout)
-        _provision(base, issuer)
+        _provision(base, issuer, registration)
 
         def discovery_ok() -> bool:
             response = httpx.get(provider.discovery_url, timeout=1.0, trust_env=False)
