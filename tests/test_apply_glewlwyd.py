@@ -35,19 +35,15 @@ NO_CREDENTIALS = {
 
 
 @pytest.fixture(scope="module")
-def glw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealProvider]:
+def glw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A Glewlwyd of this module's own (its clients change here), registration and keys on."""
+    from functools import partial
+
+    from tests.conftest import _real_provider
     from tests.support.glewlwyd import glewlwyd_missing_reason, start_glewlwyd
 
-    reason = glewlwyd_missing_reason()
-    if reason:
-        pytest.skip(reason)
-    provider = start_glewlwyd(
-        tmp_path_factory.mktemp("glewlwyd-apply"), registration=True, api_keys=True
-    )
-    try:
-        yield provider
-    finally:
-        provider.stop()
+    start = partial(start_glewlwyd, registration=True, api_keys=True)
+    yield from _real_provider(tmp_path_factory, "glewlwyd", glewlwyd_missing_reason, start)
 
 
 @pytest.fixture(autouse=True)
