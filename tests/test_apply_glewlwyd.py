@@ -246,6 +246,14 @@ def test_a_scope_glewlwyd_lacks_is_refused_before_writing(
     assert admin_api.get("/scope/groups").status_code == 404
 
 
+def test_api_url_over_plain_http_is_refused() -> None:
+    result = oidcsetup(
+        "apply", "glewlwyd", "--api", "http://sso.example.com/api", "--matomo-url", MATOMO,
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "plain http" in result.stderr and "password" not in result.stdout
+
+
 def test_glewlwyd_down_is_exit_4() -> None:
     result = oidcsetup(
         "apply", "glewlwyd", "--api", f"http://127.0.0.1:{free_port()}/api",

@@ -67,6 +67,8 @@ error, 3 drift found by --check or a value Glewlwyd would not honour, 4 Glewlwyd
     "--backup-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
+    envvar="OIDCSETUP_BACKUP_DIR",
+    show_envvar=True,
     help="Where the previous client is saved (mode 0600). "
     "Default: ~/.local/state/oidcsetup/backups.",
 )
@@ -244,7 +246,7 @@ def _render(
         for change in document["changes"]:
             out.text(f"  {change['field']}: {change['old']!r} -> {change['new']!r}")
         if document["write_only"]:
-            out.text(f"  {', '.join(document['write_only'])}: set (write-only, never read back)")
+            out.text(f"  {', '.join(document['write_only'])}: sent with the write (Glewlwyd never shows it back)")
         where = f"client '{plan.client_id}' at {root}"
         if plan.in_sync:
             out.text(f"in sync: {where} already matches; nothing written")

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from oidcsetup.errors import ApplyError, InputError, OidcSetupError, UnreachableError
+from oidcsetup.urls import is_loopback_host
 
 if TYPE_CHECKING:
     import httpx
@@ -76,6 +77,12 @@ def api_root(url: str) -> str:
         raise InputError(
             f"--api {url!r} has a query or fragment",
             hint="pass Glewlwyd's API root, e.g. https://sso.example.com/api",
+        )
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        # the administrator's password and session cookie travel with every request
+        raise InputError(
+            f"--api {url!r} is plain http: the administrator's credentials are not sent there",
+            hint="use Glewlwyd's https URL (plain http only on a loopback address)",
         )
     path = parts.path.rstrip("/") or "/api"
     return f"{parts.scheme}://{parts.netloc}{path}"
