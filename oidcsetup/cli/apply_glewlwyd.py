@@ -246,7 +246,9 @@ def _render(
         for change in document["changes"]:
             out.text(f"  {change['field']}: {change['old']!r} -> {change['new']!r}")
         if document["write_only"]:
-            out.text(f"  {', '.join(document['write_only'])}: sent with the write (Glewlwyd never shows it back)")
+            out.text(
+                f"  {', '.join(document['write_only'])}: sent with the write (Glewlwyd never shows it back)"
+            )
         where = f"client '{plan.client_id}' at {root}"
         if plan.in_sync:
             out.text(f"in sync: {where} already matches; nothing written")
