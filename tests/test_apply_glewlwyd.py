@@ -165,6 +165,7 @@ def test_check_names_a_change_made_behind_our_back_and_restore_puts_it_back(
         redirect_uri=["https://elsewhere.example.com/cb"],
         client_secret="changed-behind-our-back",
         authorization_type=["code", "token"],
+        jwks_uri="https://elsewhere.example.com/jwks",  # not ours: kept, never drift
     )
     assert admin_api.put(f"/client/{CLIENT}", json=changed).is_success
     broken = check(glw)  # the real effect: Glewlwyd refuses Matomo's login request
@@ -190,6 +191,8 @@ def test_check_names_a_change_made_behind_our_back_and_restore_puts_it_back(
         "https://elsewhere.example.com/cb"
     ]
     assert probes(check(glw))["client-auth"]["code"] == "client-auth-ok"
+    # Glewlwyd's PUT replaces the whole client: the property we do not own was sent back.
+    assert admin_api.get(f"/client/{CLIENT}").json()["jwks_uri"] == changed["jwks_uri"]
 
     restored = oidcsetup("apply", "glewlwyd", "--api", glw.extra["api"], "--restore", str(saved))
     assert restored.exit_code == 0, restored.stderr
