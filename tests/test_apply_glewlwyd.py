@@ -328,3 +328,36 @@ def test_register_at_glewlwyd_then_login_check_drift_delete(
     )  # fmt: skip
     assert refused.exit_code == 3
     assert probes(refused)["redirect-uri"]["status"] == "fail"
+
+
+def test_register_at_glewlwyd_with_an_initial_access_token(
+    glw: RealProvider, tmp_path: Path
+) -> None:
+    """Glewlwyd's registration can want a token of its own with a given scope: without one it
+    answers 401 and nothing is stored; with one (OIDCSETUP_REGISTRATION_TOKEN) it registers."""
+    from tests.support.glewlwyd import token_protected_registration
+
+    issuer, token = token_protected_registration(glw)
+    profile = tmp_path / "oidcsetup.toml"
+    profile.write_text(f'[provider]\nissuer = "{issuer}"\n\n[app.matomo]\nurl = "{MATOMO}"\n')
+    before = profile.read_text()
+
+    def register(token: str | None) -> Result:
+        return run(
+            ["--json", "--profile", str(profile), "register"],
+            env={"OIDCSETUP_REGISTRATION_TOKEN": token, "OIDCSETUP_ISSUER": None},
+        )
+
+    refused = register(None)
+    assert refused.exit_code == 1
+    assert "OIDCSETUP_REGISTRATION_TOKEN" in refused.stderr
+    assert profile.read_text() == before
+    assert not (tmp_path / "oidcsetup-client.secret").exists()
+
+    created = register(token)
+    assert created.exit_code == 0, created.stderr
+    assert token not in created.stdout + created.stderr
+    works = run(
+        ["--json", "--profile", str(profile), "check"], env={"OIDCSETUP_CLIENT_SECRET": None}
+    )
+    assert probes(works)["client-auth"]["code"] == "client-auth-ok", works.stdout

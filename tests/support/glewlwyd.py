@@ -295,3 +295,67 @@ def start_glewlwyd(
         stop_process(process)
         raise
     return provider
+
+
+REGISTRATION_SCOPE = "registration"
+
+
+def token_protected_registration(provider: RealProvider) -> tuple[str, str]:
+    """A second OIDC plugin instance, ``oidcreg``, whose registration wants an initial access
+    token: an access token of this plugin carrying the scope ``registration``
+    (``register-client-auth-scope``; upstream src/plugin/protocol_oidc.c,
+    callback_check_registration). The token comes from a client-credentials grant of the client
+    ``registrar`` (Glewlwyd serves that grant only with ``allow-non-oidc``).
+    Returns (the plugin's issuer, an initial access token)."""
+    import httpx
+
+    base = provider.extra["api"]
+    issuer = base + "/oidcreg"
+    private, public = rsa_key_pair()
+    plugin = _plugin(issuer, private, public, registration=True)
+    plugin.update(name="oidcreg", display_name="OpenID Connect, registration by token")
+    plugin["parameters"].update(
+        {
+            "register-client-auth-scope": [REGISTRATION_SCOPE],
+            "auth-type-client-enabled": True,
+            "allow-non-oidc": True,
+        }
+    )
+    with httpx.Client(base_url=base, timeout=10.0, trust_env=False) as api:
+
+        def call(method: str, path: str, body: Any) -> None:
+            response = api.request(method, path, json=body)
+            if response.status_code >= 300:
+                raise PeerUnavailable(f"glewlwyd {method} {path}: {response.status_code}")
+
+        call("POST", "/auth/", {"username": "admin", "password": "password"})
+        call("POST", "/mod/plugin/", plugin)
+        call(
+            "POST",
+            "/scope/",
+            {
+                "name": REGISTRATION_SCOPE,
+                "display_name": REGISTRATION_SCOPE,
+                "description": "may register clients",
+                "password_required": False,
+                "password_max_age": 0,
+                "scheme": {},
+            },
+        )
+        registrar = {
+            **_client("registrar", ["client_secret_basic"]),
+            "authorization_type": ["client_credentials"],
+            "scope": [REGISTRATION_SCOPE],
+            "redirect_uri": [],
+        }
+        call("POST", "/client/", registrar)
+    token = httpx.post(
+        issuer + "/token",
+        data={"grant_type": "client_credentials", "scope": REGISTRATION_SCOPE},
+        auth=("registrar", SECRET),
+        timeout=10.0,
+        trust_env=False,
+    )
+    if token.status_code != 200:
+        raise PeerUnavailable(f"glewlwyd's client-credentials grant: {token.status_code}")
+    return issuer, str(token.json()["access_token"])
