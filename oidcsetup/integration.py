@@ -60,9 +60,15 @@ class ClientRegistration:
 
 @dataclass(frozen=True)
 class MatomoApp:
-    """Matomo's Login OIDC side. ``None`` for a behaviour flag means: the plugin's default."""
+    """Matomo's login plugin side. ``None`` for a behaviour flag means: the plugin's default.
+
+    ``plugin`` is "loginoidc" or "rebeloidc" (``apps/matomo/plugins.py``); None: not said, which
+    a command with a target resolves by detecting the active plugin, Login OIDC otherwise.
+    The fields after ``allowed_signup_domains`` are RebelOIDC's own settings.
+    """
 
     url: str | None = None
+    plugin: str | None = None
     userinfo_id: str = "sub"
     button_name: str | None = None
     redirect_uri_override: str | None = None
@@ -73,6 +79,11 @@ class MatomoApp:
     disable_direct_login_url: bool | None = None
     disable_password_confirmation: bool | None = None
     allowed_signup_domains: tuple[str, ...] = ()
+    username_attribute: str | None = None
+    fallback_to_email: bool | None = None
+    initial_id_site: str | None = None
+    allowed_role: str | None = None
+    fine_grained_permissions: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,13 @@ def _check_type(dotted: str, value: Any, kind: str, source: str) -> Any:
         )
     if isinstance(value, str):
         return value
+    if dotted in INTEGER_AS_STRING and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
     raise ProfileError(f"{source}: {dotted} must be a string, not {value!r}")
+
+
+# String keys that also take a TOML integer (a Matomo site id: initial_id_site = 1).
+INTEGER_AS_STRING = frozenset({"app.matomo.initial_id_site"})
 
 
 def _suggest(name: str, known: typing.Iterable[str], what: str) -> str:
@@ -193,6 +199,9 @@ secret = "file:matomo.secret"
 
 [app.matomo]
 url = {matomo_url}
+# The login plugin: "loginoidc" (Login OIDC) or "rebeloidc" (RebelOIDC, its maintained fork).
+# Unset: the one active in the Matomo a command targets, else loginoidc.
+# plugin = "loginoidc"
 # The userinfo claim that identifies a user: "sub" for OpenID Connect providers.
 userinfo_id = "sub"
 button_name = "Login with SSO"
@@ -203,6 +212,12 @@ button_name = "Login with SSO"
 # disable_direct_login_url = true
 # disable_password_confirmation = false
 # redirect_uri_override = ""
+# RebelOIDC only:
+# username_attribute = "preferred_username"
+# fallback_to_email = true
+# initial_id_site = "none"      # or a site id
+# allowed_role = ""
+# fine_grained_permissions = false
 """
 
 

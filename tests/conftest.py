@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -172,3 +173,15 @@ def browser(module_browser: Browser) -> Browser:
     """The module's Chromium with every cookie forgotten (no Matomo or provider session)."""
     module_browser.reset()
     return module_browser
+
+
+# --- the real plugins' PHP, unpacked from the Matomo peer (tests/support/rebeloidc.py) --------
+
+
+@pytest.fixture(scope="session")
+def plugin_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Matomo's core/ and the LoginOIDC and RebelOIDC plugins of ../shared/peers/matomo (no
+    install): the folder holding core/ and plugins/."""
+    from tests.support.rebeloidc import plugin_sources
+
+    return plugin_sources(tmp_path_factory.mktemp("plugin-sources"))

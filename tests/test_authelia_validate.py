@@ -460,6 +460,15 @@ CASES: list[tuple[str, str, str | None, dict[str, Any], str, str, str]] = [
         "cannot express token_endpoint_auth_method 'client_secret_jwt'",
     ),
     (
+        "4.37 jwt access token",
+        "4.37",
+        None,
+        {},
+        "error",
+        "jwt-access-token-437",
+        "Authelia 4.37 issues only opaque access tokens",
+    ),
+    (
         "confidential none",
         "4.39",
         None,
@@ -656,6 +665,8 @@ def _notes(case_id: str) -> tuple[str, ...]:
         return ("auth_method:client_secret_post",)
     if case_id == "4.37 jwt":
         return ("auth_method:client_secret_jwt",)
+    if case_id == "4.37 jwt access token":  # RebelOIDC's app needs a JWT access token
+        return ("jwt-access-token",)
     return ()
 
 

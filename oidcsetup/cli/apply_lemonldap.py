@@ -42,7 +42,9 @@ LemonLDAP::NG would refuse.
 )
 @click.option("--dry-run", is_flag=True, help="Show the plan, write nothing.")
 @click.option("--check", is_flag=True, help="Exit 3 when the configuration differs; write nothing.")
-@shared_options("client_id", "client_name", "matomo_url", "scopes", "redirect_uri_override")
+@shared_options(
+    "client_id", "client_name", "matomo_url", "scopes", "redirect_uri_override", "plugin"
+)
 @post_logout_option
 @secret_file_option
 @click.option("--show-secrets", is_flag=True, help="Show secrets in the plan.")
@@ -77,7 +79,11 @@ def apply_lemonldap_command(
         inputs.integration, secret_file=secret_file, base_dir=app.profile.parent
     )
     client = build_client(
-        inputs.integration, inputs.redirect_uris, inputs.post_logout_redirect_uris, secret.value
+        inputs.integration,
+        inputs.redirect_uris,
+        inputs.post_logout_redirect_uris,
+        secret.value,
+        jwt_access_tokens=inputs.jwt_access_tokens,
     )
     findings = validate_client(client)
     mode = "check" if check else "dry-run" if dry_run else "apply"

@@ -24,6 +24,7 @@ Examples:
   oidcsetup gen authelia --matomo-url https://matomo.example.com
   oidcsetup gen authelia --authelia-version 4.38 --client-id matomo --client-name Matomo
   oidcsetup gen authelia --merge /etc/authelia/configuration.yml --dry-run
+  oidcsetup gen authelia --plugin rebeloidc --matomo-url https://matomo.example.com
   OIDCSETUP_CLIENT_SECRET=... oidcsetup --json gen authelia --merge configuration.yml
 
 \b
@@ -33,7 +34,9 @@ there is none, a new one is generated into --secret-file (default ./<client_id>.
 Exit status: 0 ok or in sync, 1 failure, 2 usage error, 3 the entry breaks a rule of Authelia.
 """,
 )
-@shared_options("client_id", "client_name", "matomo_url", "scopes", "redirect_uri_override")
+@shared_options(
+    "client_id", "client_name", "matomo_url", "scopes", "redirect_uri_override", "plugin"
+)
 @click.option(
     "--authelia-version",
     type=click.Choice(SUPPORTED_VERSIONS),
@@ -127,7 +130,10 @@ def gen_authelia_command(
     integration = app.integration(values)
     secret = obtain_client_secret(integration, secret_file=secret_file, base_dir=app.profile.parent)
     digest = hash_secret(secret.value, algorithm)
-    entry = build_client_entry(integration, digest)
+    from oidcsetup.apps.matomo.plugins import plugin_named
+
+    jwt = plugin_named(integration.matomo.plugin).requires_jwt_access_token
+    entry = build_client_entry(integration, digest, jwt_access_tokens=jwt)
     findings = validate_entry(entry.values, entry.version, notes=entry.notes)
 
     merge = None

@@ -34,7 +34,9 @@ plan first: oidcsetup apply lemonldap --conf-dir DIR.
 Exit status: 0 ok, 1 failure, 2 usage error, 3 a value LemonLDAP::NG would refuse.
 """,
 )
-@shared_options("client_id", "client_name", "matomo_url", "scopes", "redirect_uri_override")
+@shared_options(
+    "client_id", "client_name", "matomo_url", "scopes", "redirect_uri_override", "plugin"
+)
 @post_logout_option
 @secret_file_option
 @click.option("--show-secrets", is_flag=True, help="Show the client secret in the JSON.")
@@ -62,7 +64,11 @@ def gen_lemonldap_command(
         inputs.integration, secret_file=secret_file, base_dir=app.profile.parent
     )
     client = build_client(
-        inputs.integration, inputs.redirect_uris, inputs.post_logout_redirect_uris, secret.value
+        inputs.integration,
+        inputs.redirect_uris,
+        inputs.post_logout_redirect_uris,
+        secret.value,
+        jwt_access_tokens=inputs.jwt_access_tokens,
     )
     findings = validate_client(client)
     commands = cli_commands(client, SECRET_ENV)

@@ -36,8 +36,42 @@ FLAG_OPTIONS = {
 }
 
 
+# RebelOIDC's own settings (apps/matomo/plugins.py): option -> (declaration, setting, help).
+REBEL_OPTIONS = {
+    "username_attribute": (
+        "--username-attribute",
+        "usernameAttribute",
+        "The userinfo claim a new user's login comes from (RebelOIDC; its default "
+        "preferred_username).",
+    ),
+    "fallback_to_email": (
+        "--fallback-to-email/--no-fallback-to-email",
+        "fallbackToEmail",
+        "Without that claim, use the email as login (RebelOIDC; default on).",
+    ),
+    "initial_id_site": (
+        "--initial-id-site",
+        "initialIdSite",
+        'The site id new users get view access to, or "none" (RebelOIDC).',
+    ),
+    "allowed_role": (
+        "--allowed-role",
+        "allowedRole",
+        "Refuse logins whose tokens lack this role (RebelOIDC; roles, realm_access.roles "
+        "or resource_access.<client_id>.roles).",
+    ),
+    "fine_grained_permissions": (
+        "--fine-grained-permissions/--no-fine-grained-permissions",
+        "fineGrainedPermissions",
+        "Set site access from the tokens' matomo-permission-path claim at every login (RebelOIDC).",
+    ),
+}
+
+
 def matomo_settings_options(func: F) -> F:
-    """The options that decide the Login OIDC settings (shared with ``apply matomo``)."""
+    """The options that decide the plugin's settings (shared with ``apply matomo``)."""
+    for name, (decl, setting, help_text) in reversed(REBEL_OPTIONS.items()):
+        func = click.option(decl, name, default=None, help=f"{help_text} Sets {setting}.")(func)
     for name, (decl, setting) in reversed(FLAG_OPTIONS.items()):
         func = click.option(
             decl,
@@ -65,6 +99,7 @@ def matomo_settings_options(func: F) -> F:
         "matomo_url",
         "userinfo_id",
         "redirect_uri_override",
+        "plugin",
     )(func)
     return func
 
@@ -79,7 +114,7 @@ def settings_overrides(kwargs: dict[str, Any]) -> dict[str, Any]:
             given_endpoint = True
     if given_endpoint:
         result["provider.source"] = "manual"
-    for name in FLAG_OPTIONS:
+    for name in (*FLAG_OPTIONS, *REBEL_OPTIONS):
         if kwargs.get(name) is not None:
             result[f"app.matomo.{name}"] = kwargs[name]
     if kwargs.get("button_name"):
@@ -139,6 +174,7 @@ Examples:
   oidcsetup gen matomo --format ini --secret-as-env MATOMO_OIDC_CLIENT_SECRET
   oidcsetup gen matomo --format console --show-secrets
   oidcsetup gen matomo --allow-signup --allowed-signup-domain example.org
+  oidcsetup gen matomo --plugin rebeloidc --initial-id-site 1 --format ini
   oidcsetup --json gen matomo
 """,
 )
@@ -149,7 +185,7 @@ Examples:
     type=click.Choice(["table", "ini", "console", "json"]),
     default="table",
     show_default=True,
-    help="table: what to type into the plugin's screen; ini: a [LoginOIDC] block for "
+    help="table: what to type into the plugin's screen; ini: a [LoginOIDC] ([RebelOIDC]) block for "
     "config.ini.php; console: ./console config:set commands; json.",
 )
 @click.option(
@@ -167,13 +203,15 @@ def gen_matomo_command(
     show_secrets: bool,
     **kwargs: Any,
 ) -> None:
-    """The Login OIDC plugin's settings for this integration."""
+    """The login plugin's settings (Login OIDC or RebelOIDC) for this integration."""
     from oidcsetup.apps.matomo import render
+    from oidcsetup.apps.matomo.plugins import plugin_named
     from oidcsetup.apps.matomo.settings import setting_warnings
 
     if fmt == "json":
         _json_mode(app)  # an error, too, is then one JSON document on stdout
     integration, values, secret = build_settings(app, kwargs, secret_as_env)
+    plugin = plugin_named(integration.matomo.plugin)
     out = app.output
     warnings = setting_warnings(integration, values)
     for warning in warnings:
@@ -192,7 +230,7 @@ def gen_matomo_command(
     if app.json_mode or fmt == "json":
         out.json(
             {
-                "plugin": "LoginOIDC",
+                "plugin": plugin.module,
                 "settings": render.settings_json(values, show_secrets),
                 "redirect_uris": uris,
                 "secret_source": (
@@ -204,14 +242,14 @@ def gen_matomo_command(
         )
         return
     if fmt == "ini":
-        out.raw(render.ini_block(values, show_secrets))
+        out.raw(render.ini_block(values, show_secrets, plugin))
     elif fmt == "console":
-        out.raw(render.console_commands(values, show_secrets))
+        out.raw(render.console_commands(values, show_secrets, plugin))
     else:
         out.table(
             ["Field", "Setting", "Value"],
-            render.table_rows(values, show_secrets),
-            title="Matomo > Administration > System > General settings > Login OIDC",
+            render.table_rows(values, show_secrets, plugin),
+            title=f"Matomo > Administration > System > General settings > {plugin.module}",
         )
         for uri in uris:
             out.text(f"Redirect URI (register it at the provider): {uri}")
@@ -224,9 +262,10 @@ Examples:
   oidcsetup gen redirect-uris --matomo-url https://matomo.example.com
   oidcsetup gen redirect-uris --matomo-url https://example.com/matomo/index.php --json
   oidcsetup gen redirect-uris --redirect-uri-override https://matomo.example.com/oidc/callback
+  oidcsetup gen redirect-uris --matomo-url https://matomo.example.com --plugin rebeloidc
 """,
 )
-@shared_options("matomo_url", "redirect_uri_override")
+@shared_options("matomo_url", "redirect_uri_override", "plugin")
 @click.option("--json", "json_flag", is_flag=True, help="One JSON document on stdout.")
 @click.pass_obj
 def gen_redirect_uris_command(

@@ -50,6 +50,13 @@ _SHARED: dict[str, tuple[str, str, str, str]] = {
         "OIDCSETUP_USERINFO_ID",
         'The userinfo claim identifying a user ("sub" for OIDC).',
     ),
+    "plugin": (
+        "app.matomo.plugin",
+        "--plugin",
+        "OIDCSETUP_PLUGIN",
+        "Matomo's login plugin: loginoidc (Login OIDC) or rebeloidc (RebelOIDC). Default: the "
+        "profile's, else the one active in the target Matomo, else loginoidc.",
+    ),
     "redirect_uri_override": (
         "app.matomo.redirect_uri_override",
         "--redirect-uri-override",
@@ -59,10 +66,23 @@ _SHARED: dict[str, tuple[str, str, str, str]] = {
 }
 
 
+# Options whose values are one of a few words (checked by click, a usage error otherwise).
+_CHOICES: dict[str, tuple[str, ...]] = {"plugin": ("loginoidc", "rebeloidc")}
+
+
 def shared_option(name: str) -> Callable[[F], F]:
     key, flag, envvar, help_text = _SHARED[name]
     del key
-    return click.option(flag, name, envvar=envvar, default=None, show_envvar=True, help=help_text)
+    choices = _CHOICES.get(name)
+    return click.option(
+        flag,
+        name,
+        envvar=envvar,
+        default=None,
+        show_envvar=True,
+        help=help_text,
+        type=click.Choice(choices, case_sensitive=False) if choices else None,
+    )
 
 
 def shared_options(*names: str) -> Callable[[F], F]:

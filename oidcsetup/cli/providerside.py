@@ -30,6 +30,8 @@ class ProviderInputs:
     # Where the provider may send the browser after logout (Matomo's base URL by default).
     post_logout_redirect_uris: tuple[str, ...]
     app_url: str | None = None  # Matomo's base URL, normalised (None when only an override)
+    # The app's plugin reads the access token as a JWT (RebelOIDC): ask the provider for JWTs.
+    jwt_access_tokens: bool = False
 
 
 def post_logout_option(func: Any) -> Any:
@@ -47,6 +49,7 @@ def provider_inputs(
     app: AppContext, values: Mapping[str, Any], post_logout_redirect_uri: str | None = None
 ) -> ProviderInputs:
     """The Integration (flags and environment over the profile) and the app's URIs."""
+    from oidcsetup.apps.matomo.plugins import plugin_named
     from oidcsetup.apps.matomo.redirect import check_redirect_uri, matomo_base_url, redirect_uris
 
     integration = app.integration(dict(values))
@@ -58,7 +61,8 @@ def provider_inputs(
         )
     else:
         post = (app_url,) if app_url else ()
-    return ProviderInputs(integration, uris, post, app_url)
+    jwt = plugin_named(integration.matomo.plugin).requires_jwt_access_token
+    return ProviderInputs(integration, uris, post, app_url, jwt)
 
 
 def report_findings(app: AppContext, findings: Iterable[Finding]) -> None:

@@ -40,9 +40,9 @@ from oidcsetup.apps.matomo.inifile import (
     parse_ini,
 )
 from oidcsetup.apps.matomo.plan import Action, Change, Plan, diff_settings
+from oidcsetup.apps.matomo.plugins import LOGIN_OIDC, PLUGINS_BY_MODULE, MatomoPlugin
 from oidcsetup.apps.matomo.render import encode_setting
 from oidcsetup.apps.matomo.settings import (
-    PLUGIN,
     SECRET_SETTING,
     EnvRef,
     SettingValue,
@@ -94,20 +94,21 @@ class DatabaseConfig:
 
 @dataclass(frozen=True)
 class PluginState:
-    """LoginOIDC's activation as the config files say (the table is the database's business)."""
+    """The plugin's activation as the config files say (the table is the database's business)."""
 
     plugins: tuple[str, ...] | None  # the local Plugins[] list, None when absent
     installed: tuple[str, ...] | None  # the local PluginsInstalled[] list
     effective_plugins: tuple[str, ...] | None  # local list, else global.ini.php's
     effective_installed: tuple[str, ...] | None
+    module: str = LOGIN_OIDC.module  # the plugin this state is about
 
     @property
     def activated(self) -> bool:
-        return PLUGIN in (self.effective_plugins or ())
+        return self.module in (self.effective_plugins or ())
 
     @property
     def installed_flag(self) -> bool:
-        return PLUGIN in (self.effective_installed or ())
+        return self.module in (self.effective_installed or ())
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -128,6 +129,8 @@ class MatomoConfig:
     text: str
     document: IniDocument
     resolved: Path | None = None  # where ``path`` resolved to when it was loaded
+    # The login plugin whose section this file is read and written for (plugins.py).
+    plugin: MatomoPlugin = LOGIN_OIDC
 
     @classmethod
     def parse(cls, data: bytes, path: Path | str = "config.ini.php") -> MatomoConfig:
@@ -146,7 +149,7 @@ class MatomoConfig:
             )
         document = parse_ini(text, where=str(path))
         names = {s.name for s in document.sections}
-        if not names & (_MATOMO_SECTIONS | {PLUGIN}):
+        if not names & (_MATOMO_SECTIONS | set(PLUGINS_BY_MODULE)):
             raise InputError(
                 f"{path} has the PHP guard line but none of Matomo's sections "
                 "([database], [General], [Plugins])",
@@ -172,15 +175,20 @@ class MatomoConfig:
         config.resolved = resolved
         return config
 
-    # -- [LoginOIDC]
+    # -- [LoginOIDC] / [RebelOIDC]
+
+    def for_plugin(self, plugin: MatomoPlugin) -> MatomoConfig:
+        """This file, read and written for ``plugin``'s section."""
+        return replace(self, plugin=plugin)
 
     def login_oidc_values(self) -> dict[str, IniValue]:
-        return self.document.values(PLUGIN)
+        """The plugin's section (``[LoginOIDC]`` or ``[RebelOIDC]``) as PHP reads it."""
+        return self.document.values(self.plugin.module)
 
     def current_settings(self) -> dict[str, str]:
-        """[LoginOIDC] as Matomo reads it, in stored form (bools "0"/"1"; ${NAME} kept)."""
+        """The plugin's section as Matomo reads it, in stored form (bools "0"/"1"; ${NAME} kept)."""
         return {
-            name: coerce_stored(name, value.decoded)
+            name: coerce_stored(name, value.decoded, self.plugin)
             for name, value in self.login_oidc_values().items()
         }
 
@@ -264,6 +272,7 @@ class MatomoConfig:
             installed=tuple(installed) if installed is not None else None,
             effective_plugins=tuple(eff_plugins) if eff_plugins is not None else None,
             effective_installed=tuple(eff_installed) if eff_installed is not None else None,
+            module=self.plugin.module,
         )
 
 
@@ -424,11 +433,12 @@ def render_config(
 
     # Only the last [LoginOIDC] counts: PHP drops earlier ones whole (IniDocument.section).
     # Our keys in earlier, dead sections are removed so that nobody mistakes them for live.
-    oidc_indexes = [i for i, s in enumerate(document.sections) if s.name == PLUGIN][-1:]
+    module = config.plugin.module
+    oidc_indexes = [i for i, s in enumerate(document.sections) if s.name == module][-1:]
     live: dict[str, list[IniEntry]] = {}
     dead: dict[str, list[IniEntry]] = {}
-    for section in document.sections_named(PLUGIN):
-        into = live if section is document.section(PLUGIN) else dead
+    for section in document.sections_named(module):
+        into = live if section is document.section(module) else dead
         for entry in section.entries:
             into.setdefault(entry.key, []).append(entry)
 
@@ -458,7 +468,7 @@ def render_config(
             block = []
             if lines and lines[-1].strip():
                 block.append(eol)
-            block.append(f"[{PLUGIN}]{eol}")
+            block.append(f"[{module}]{eol}")
             block.extend(new_lines)
             edit.tail.extend(block)
 
@@ -485,11 +495,12 @@ def _activate(
     answers "already activated"). With the ``Plugins[]`` line alone, Matomo installs the
     plugin on its next web request and records it there itself.
     """
+    plugin = config.plugin
     state = config.plugin_state(global_ini)
-    if state.effective_plugins is not None and PLUGIN in state.effective_plugins:
-        return Activation(already_active=True)
+    if state.effective_plugins is not None and plugin.module in state.effective_plugins:
+        return Activation(already_active=True, note=_install_note(plugin))
     section_name = "Plugins"
-    line = f"{section_name}[] = {encode_value(PLUGIN)}{eol}"
+    line = f"{section_name}[] = {encode_value(plugin.module)}{eol}"
     if state.plugins is not None:
         last = None
         for section in document.sections_named(section_name):
@@ -498,20 +509,22 @@ def _activate(
                     last = entry
         assert last is not None
         edit.insert_after(last.end, line)
-        return Activation(already_active=False, added_to=(section_name,))
+        return Activation(
+            already_active=False, added_to=(section_name,), note=_install_note(plugin)
+        )
     if state.effective_plugins is None:
         where = global_ini or config.path.parent / "global.ini.php"
         raise ApplyError(
             f"{config.path} has no {section_name}[] list and {where} cannot be read, "
             "so a complete list cannot be written (a partial list would deactivate "
             "every other plugin)",
-            hint="run ./console plugin:activate LoginOIDC in Matomo's folder instead, "
+            hint=f"run ./console plugin:activate {plugin.module} in Matomo's folder instead, "
             "or apply without --activate",
         )
     # The local key replaces global.ini.php's whole list: write all of it, LoginOIDC last.
     body = [
         f"{section_name}[] = {encode_value(name)}{eol}"
-        for name in (*state.effective_plugins, PLUGIN)
+        for name in (*state.effective_plugins, plugin.module)
     ]
     sections = document.sections_named(section_name)
     if sections:
@@ -524,7 +537,17 @@ def _activate(
         edit.tail.append(f"[{section_name}]{eol}")
         edit.tail.extend(body)
     return Activation(
-        already_active=False, added_to=(section_name,), copied_from_global=(section_name,)
+        already_active=False,
+        added_to=(section_name,),
+        copied_from_global=(section_name,),
+        note=_install_note(plugin),
+    )
+
+
+def _install_note(plugin: MatomoPlugin) -> str:
+    return (
+        f"Matomo installs {plugin.module} (creates its {plugin.provider_table} table) on its next "
+        "web request: open any Matomo page once before the first OIDC login"
     )
 
 
@@ -623,6 +646,7 @@ def apply_config(
     lock_timeout: float = 10.0,
     current: MatomoConfig | None = None,
     keep_backups: int | None = DEFAULT_KEEP_BACKUPS,
+    plugin: MatomoPlugin | None = None,
 ) -> ConfigApplyResult:
     """Read, plan and (unless ``dry_run`` or in sync) write config.ini.php, under a lock.
 
@@ -638,13 +662,20 @@ def apply_config(
 
     A ``clientSecret = "${NAME}"`` already in the file is kept when a plain secret is desired
     (the reference is the user's choice): see ``ConfigApplyResult.kept_references``.
+    ``plugin`` is the login plugin whose section is written (default: ``current``'s, else
+    Login OIDC).
     """
     path = Path(path)
+    plugin = plugin or (current.plugin if current is not None else LOGIN_OIDC)
     resolved = current.resolved if current is not None and current.resolved else None
     resolved = resolved or resolve_target(path)
     _refuse_global_ini(path, resolved)
     if dry_run:
-        config = replace(current if current is not None else MatomoConfig.load(resolved), path=path)
+        config = replace(
+            current if current is not None else MatomoConfig.load(resolved),
+            path=path,
+            plugin=plugin,
+        )
         wanted, kept = keep_env_references(config, desired)
         plan = plan_config(config, wanted, prune=prune)
         _, activation = render_config(
@@ -659,7 +690,9 @@ def apply_config(
                 hint="run the command again",
             )
         config = replace(
-            current if current is not None else MatomoConfig.parse(data_now, path), path=path
+            current if current is not None else MatomoConfig.parse(data_now, path),
+            path=path,
+            plugin=plugin,
         )
         wanted, kept = keep_env_references(config, desired)
         plan = plan_config(config, wanted, prune=prune)
@@ -670,7 +703,7 @@ def apply_config(
         if data == config.data:
             return ConfigApplyResult(plan, False, None, activation, path, kept)
         # What we wrote must read back as planned, or we do not write it.
-        check = MatomoConfig.parse(data, path)
+        check = MatomoConfig.parse(data, path).for_plugin(plugin)
         after = plan_config(check, wanted, prune=prune)
         if not after.in_sync:  # pragma: no cover - a bug guard
             raise ApplyError(
@@ -733,21 +766,23 @@ def _load_backup(backup: Path) -> MatomoConfig:
 
 
 def _restored_text(current: MatomoConfig, saved: MatomoConfig) -> tuple[str, list[Change]]:
-    """The current file with only what the backup says about LoginOIDC put back.
+    """The current file with only what the backup says about the plugin (LoginOIDC) put back.
 
     That is the body of the [LoginOIDC] section PHP reads, and the ``Plugins[] = "LoginOIDC"`` /
     ``PluginsInstalled[] = "LoginOIDC"`` lines. Every other line stays as it is now: what Matomo
     or a person changed since the backup (a new salt, another plugin) is not reverted. Returns
     the text and the activation changes (plan rows).
     """
+    module = current.plugin.module
+    saved = saved.for_plugin(current.plugin)
     document = current.document
     lines = list(document.lines)
     eol = _eol(lines)
     if lines and not lines[-1].endswith(("\n", "\r")):
         lines[-1] += eol
     edit = _Edit()
-    ours = document.section(PLUGIN)
-    theirs = saved.document.section(PLUGIN)
+    ours = document.section(module)
+    theirs = saved.document.section(module)
     body: list[str] = []
     if theirs is not None and theirs.entries:
         body = list(saved.document.lines[theirs.header + 1 : theirs.entries[-1].end + 1])
@@ -765,7 +800,7 @@ def _restored_text(current: MatomoConfig, saved: MatomoConfig) -> tuple[str, lis
             for line in body:
                 edit.insert_after(ours.header, line)
     elif theirs is not None:
-        edit.tail.extend(([eol] if lines and lines[-1].strip() else []) + [f"[{PLUGIN}]{eol}"])
+        edit.tail.extend(([eol] if lines and lines[-1].strip() else []) + [f"[{module}]{eol}"])
         edit.tail.extend(body)
     changes: list[Change] = []
     now_state, then_state = current.plugin_state(), saved.plugin_state()
@@ -776,14 +811,14 @@ def _restored_text(current: MatomoConfig, saved: MatomoConfig) -> tuple[str, lis
         section = document.section(name)
         ours_lines = [e for e in (section.entries if section else []) if e.key == name and e.array]
         if active_now and not active_then:
-            mine = [e for e in ours_lines if e.value.decoded == PLUGIN]
+            mine = [e for e in ours_lines if e.value.decoded == module]
             for entry in mine:
                 edit.drop(entry)
             if mine:
-                changes.append(Change(f"{name}[]", Action.REMOVE, PLUGIN, None))
+                changes.append(Change(f"{name}[]", Action.REMOVE, module, None))
         elif active_then and not active_now and ours_lines:
-            edit.insert_after(ours_lines[-1].end, f"{name}[] = {encode_value(PLUGIN)}{eol}")
-            changes.append(Change(f"{name}[]", Action.ADD, None, PLUGIN))
+            edit.insert_after(ours_lines[-1].end, f"{name}[] = {encode_value(module)}{eol}")
+            changes.append(Change(f"{name}[]", Action.ADD, None, module))
     if not (edit.delete or edit.after or edit.tail):
         return current.text, changes
     return edit.apply(lines), changes
@@ -808,8 +843,10 @@ def restore_config(
     lock_timeout: float = 10.0,
     dry_run: bool = False,
     keep_backups: int | None = DEFAULT_KEEP_BACKUPS,
+    plugin: MatomoPlugin = LOGIN_OIDC,
 ) -> ConfigRestoreResult:
-    """Put the backup's [LoginOIDC] settings back (only those), atomically under the lock.
+    """Put the backup's [LoginOIDC] ([RebelOIDC] for ``plugin``) settings back (only those),
+    atomically under the lock.
 
     The rest of the file is left as it is now (see ``_restored_text``), so the plan
     (``plan_restore``) is exactly what changes. Returns the plan, whether it wrote, and the
@@ -818,18 +855,18 @@ def restore_config(
     path, backup = Path(path), Path(backup)
     resolved = resolve_target(path)
     _refuse_global_ini(path, resolved)
-    saved = _load_backup(backup)
+    saved = _load_backup(backup).for_plugin(plugin)
     if dry_run:
-        current = replace(MatomoConfig.load(resolved), path=path)
+        current = replace(MatomoConfig.load(resolved), path=path, plugin=plugin)
         return ConfigRestoreResult(plan_restore(current, saved), False, None)
     with open_target(resolved, lock=True, timeout=lock_timeout) as target:
         data_now = _read_target(target, path)
-        current = MatomoConfig.parse(data_now, path)
+        current = MatomoConfig.parse(data_now, path).for_plugin(plugin)
         plan = plan_restore(current, saved)
         data = _restored_text(current, saved)[0].encode("utf-8")
         if data == data_now:
             return ConfigRestoreResult(plan, False, None)
-        check = MatomoConfig.parse(data, path)
+        check = MatomoConfig.parse(data, path).for_plugin(plugin)
         if check.current_settings() != saved.current_settings():  # pragma: no cover - bug guard
             raise ApplyError(
                 f"internal check failed: the restored {path} would not read back as the backup",

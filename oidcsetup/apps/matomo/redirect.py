@@ -1,8 +1,9 @@
-"""The redirect URI Login OIDC sends, which the provider must have registered byte for byte.
+"""The redirect URI the login plugin sends, which the provider must have registered byte for byte.
 
 Without ``redirectUriOverride`` the plugin builds
-``<scheme>://<host><path>/index.php?module=LoginOIDC&action=callback&provider=oidc``
-(``Controller.php``; the callback answers "Unknown OAuth provider" without ``provider=oidc``).
+``<scheme>://<host><path>/index.php?module=<LoginOIDC|RebelOIDC>&action=callback&provider=oidc``
+(``Controller.php`` of both; the callback answers "Unknown OAuth provider" without
+``provider=oidc``); the plugin comes from ``MatomoApp.plugin`` (``plugins.py``).
 
 Normalisation of the Matomo URL (so that what users paste gives one answer):
 
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
+from oidcsetup.apps.matomo.plugins import LOGIN_OIDC, MatomoPlugin, plugin_named
 from oidcsetup.errors import InputError, UsageError, ValidationError
 from oidcsetup.integration import MatomoApp
 from oidcsetup.urls import is_loopback_host, normalize_url
@@ -31,7 +33,7 @@ from oidcsetup.urls import is_loopback_host, normalize_url
 if TYPE_CHECKING:
     from oidcsetup.apps.matomo.inifile import IniDocument
 
-CALLBACK_QUERY = "module=LoginOIDC&action=callback&provider=oidc"
+CALLBACK_QUERY = LOGIN_OIDC.callback_query  # Login OIDC's; plugin.callback_query for either
 
 
 def redirect_uris(matomo: MatomoApp) -> tuple[str, ...]:
@@ -44,7 +46,8 @@ def redirect_uris(matomo: MatomoApp) -> tuple[str, ...]:
             hint="pass --matomo-url https://matomo.example.com (or set app.matomo.url in the "
             "profile, or OIDCSETUP_MATOMO_URL)",
         )
-    return (matomo_base_url(matomo.url) + "index.php?" + CALLBACK_QUERY,)
+    plugin = plugin_named(matomo.plugin)
+    return (matomo_base_url(matomo.url) + "index.php?" + plugin.callback_query,)
 
 
 def _split_checked(url: str, what: str) -> tuple[str, str, str, str, str]:
@@ -247,7 +250,10 @@ def host_is_trusted(host: str, general: GeneralSettings) -> bool:
 
 
 def predict_redirect_uri(
-    matomo_url: str, general: GeneralSettings, override: str | None = None
+    matomo_url: str,
+    general: GeneralSettings,
+    override: str | None = None,
+    plugin: MatomoPlugin = LOGIN_OIDC,
 ) -> RedirectPrediction:
     """What Matomo sends for users reaching it at ``matomo_url``, as far as config decides."""
     if override:
@@ -301,7 +307,7 @@ def predict_redirect_uri(
             "the proxy sends X-Forwarded-Uri with the path prefix it strips "
             "([General] proxy_uri_header = 1)"
         )
-    uri = urlunsplit((scheme, host, parts.path, "", "")) + "index.php?" + CALLBACK_QUERY
+    uri = urlunsplit((scheme, host, parts.path, "", "")) + "index.php?" + plugin.callback_query
     return RedirectPrediction(uri, tuple(conditions), tuple(fixes))
 
 
@@ -311,16 +317,18 @@ def _header_name(server_key: str) -> str:
     return "-".join(word.capitalize() for word in name.split("_"))
 
 
-def explain_difference(sent: str, registered: str) -> tuple[SettingFix, ...]:
+def explain_difference(
+    sent: str, registered: str, plugin: MatomoPlugin = LOGIN_OIDC
+) -> tuple[SettingFix, ...]:
     """Name the Matomo setting behind each difference between two redirect URIs."""
     a, b = urlsplit(sent), urlsplit(registered)
     fixes: list[SettingFix] = []
-    callback = a.query == CALLBACK_QUERY
-    if not callback or b.query != CALLBACK_QUERY:
+    callback = a.query == plugin.callback_query
+    if not callback or b.query != plugin.callback_query:
         return (
             SettingFix(
                 f"Matomo's redirect URI {sent} is not the registered {registered}",
-                "make Login OIDC's redirectUriOverride and the provider's redirect_uris agree "
+                f"make {plugin.title}'s redirectUriOverride and the provider's redirect_uris agree "
                 "(oidcsetup apply matomo, oidcsetup gen authelia)",
             ),
         )
@@ -355,7 +363,7 @@ def explain_difference(sent: str, registered: str) -> tuple[SettingFix, ...]:
             SettingFix(
                 f"Matomo builds the path {a.path}, users reach it at {b.path}",
                 "have the proxy send X-Forwarded-Uri with the prefix it strips and set "
-                "[General] proxy_uri_header = 1 (or set Login OIDC's redirectUriOverride)",
+                f"[General] proxy_uri_header = 1 (or set {plugin.title}'s redirectUriOverride)",
             )
         )
     return tuple(fixes)

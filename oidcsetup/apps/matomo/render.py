@@ -1,4 +1,4 @@
-"""Render Login OIDC settings: a table to type into the UI, an ini block, console commands, JSON.
+"""Render the login plugin's settings (Login OIDC or RebelOIDC): a table to type into the UI, an ini block, console commands, JSON.
 
 Secrets: the plaintext appears only with ``show_secrets``; otherwise the table and JSON show it
 masked and the ini block and console commands carry :data:`SECRET_PLACEHOLDER` (the caller warns).
@@ -12,10 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from oidcsetup.apps.matomo.inifile import encode_bool, encode_env_reference, encode_value
+from oidcsetup.apps.matomo.plugins import LOGIN_OIDC, MatomoPlugin
 from oidcsetup.apps.matomo.settings import (
-    PLUGIN,
     SECRET_SETTING,
-    SPECS,
     EnvRef,
     SettingValue,
     stored_form,
@@ -49,16 +48,24 @@ def _printable(
     return value
 
 
-def ini_block(values: Mapping[str, SettingValue], show_secrets: bool = False) -> str:
-    """The ``[LoginOIDC]`` section to paste into config/config.ini.php."""
-    lines = [f"[{PLUGIN}]"]
+def ini_block(
+    values: Mapping[str, SettingValue],
+    show_secrets: bool = False,
+    plugin: MatomoPlugin = LOGIN_OIDC,
+) -> str:
+    """The ``[LoginOIDC]`` (``[RebelOIDC]``) section to paste into config/config.ini.php."""
+    lines = [f"[{plugin.module}]"]
     for name, value in values.items():
         shown = _printable(name, value, show_secrets, SECRET_PLACEHOLDER)
         lines.append(f"{name} = {encode_setting(shown)}")
     return "\n".join(lines) + "\n"
 
 
-def console_commands(values: Mapping[str, SettingValue], show_secrets: bool = False) -> str:
+def console_commands(
+    values: Mapping[str, SettingValue],
+    show_secrets: bool = False,
+    plugin: MatomoPlugin = LOGIN_OIDC,
+) -> str:
     """``./console config:set`` commands (run in Matomo's folder), one per setting.
 
     ``--value`` is taken as a plain string (not JSON) and Matomo encodes it itself on save,
@@ -75,7 +82,7 @@ def console_commands(values: Mapping[str, SettingValue], show_secrets: bool = Fa
         shown = _printable(name, value, show_secrets, SECRET_PLACEHOLDER)
         commands.append(
             "./console config:set --section="
-            + PLUGIN
+            + plugin.module
             + " --key="
             + name
             + " --value="
@@ -84,11 +91,16 @@ def console_commands(values: Mapping[str, SettingValue], show_secrets: bool = Fa
     return "\n".join(commands) + "\n"
 
 
-def table_rows(values: Mapping[str, SettingValue], show_secrets: bool = False) -> list[list[str]]:
+def table_rows(
+    values: Mapping[str, SettingValue],
+    show_secrets: bool = False,
+    plugin: MatomoPlugin = LOGIN_OIDC,
+) -> list[list[str]]:
     """[UI field title, setting name, value] rows; bools as "on"/"off" (the UI's checkboxes)."""
     rows = []
+    specs = plugin.specs
     for name, value in values.items():
-        spec = SPECS[name]
+        spec = specs[name]
         if isinstance(value, bool):
             shown = "on" if value else "off"
         elif name == SECRET_SETTING and isinstance(value, str) and not show_secrets:

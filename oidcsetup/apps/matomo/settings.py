@@ -1,7 +1,8 @@
-"""Login OIDC's system settings: names, types, plugin defaults, and the values an Integration wants.
+"""The login plugin's system settings: the values an Integration wants, their checks and traps.
 
-Source: the plugin's ``SystemSettings.php`` (dominik-th/matomo-plugin-LoginOIDC 3.0.1 to 5.0.0),
-summarised in ../shared/reference/matomo-loginoidc.md section 1.
+The plugins' names, types and defaults are described in ``plugins.py`` (Login OIDC from its
+``SystemSettings.php`` 3.0.1 to 5.0.0, RebelOIDC 5.1.6 from its own); the Integration's
+``app.matomo.plugin`` says which one is configured.
 
 Every setting is written, flags included: a flag the profile leaves unset (``None``) is written
 with the plugin's default, so the applied state is fully determined by the profile and does not
@@ -12,18 +13,18 @@ depend on what someone clicked in the UI before. (``autoLinking`` and
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Literal
 
 from oidcsetup.apps.matomo.inifile import check_env_name, check_representable
+from oidcsetup.apps.matomo.plugins import LOGIN_OIDC, MatomoPlugin, SettingSpec, plugin_named
 from oidcsetup.apps.matomo.redirect import check_redirect_uri, rejects_query_redirects
 from oidcsetup.errors import UsageError, ValidationError
 from oidcsetup.integration import Integration
 from oidcsetup.text import has_control_character
 from oidcsetup.urls import is_loopback_host
 
-PLUGIN = "LoginOIDC"
+PLUGIN = LOGIN_OIDC.module
 
 
 @dataclass(frozen=True)
@@ -46,47 +47,12 @@ class EnvRef:
 SettingValue = str | bool | EnvRef
 
 
-@dataclass(frozen=True)
-class SettingSpec:
-    name: str
-    type: Literal["bool", "string"]
-    default: str | bool
-    title: str
-    since: str = "3.0.0"
-
-
-# In the order of SystemSettings.php (the order of the plugin's settings screen).
-SETTINGS: tuple[SettingSpec, ...] = (
-    SettingSpec("disableSuperuser", "bool", False, "Disable external login for superusers"),
-    SettingSpec(
-        "disablePasswordConfirmation", "bool", False, "Disable password confirmation", "4.1.0"
-    ),
-    SettingSpec("disableDirectLoginUrl", "bool", True, "Disable direct login url"),
-    SettingSpec(
-        "allowSignup",
-        "bool",
-        False,
-        "Create new users when users try to log in with unknown OIDC accounts",
-    ),
-    SettingSpec("bypassTwoFa", "bool", False, "Disable second factor when sign in with OIDC"),
-    SettingSpec("autoLinking", "bool", False, "Enable auto linking", "4.1.0"),
-    SettingSpec("authenticationName", "string", "OAuth login", "Name"),
-    SettingSpec(
-        "authorizeUrl", "string", "https://github.com/login/oauth/authorize", "Authorize URL"
-    ),
-    SettingSpec("tokenUrl", "string", "https://github.com/login/oauth/access_token", "Token URL"),
-    SettingSpec("userinfoUrl", "string", "https://api.github.com/user", "Userinfo URL"),
-    SettingSpec("endSessionUrl", "string", "", "Logout URL"),
-    SettingSpec("userinfoId", "string", "id", "Userinfo ID"),
-    SettingSpec("clientId", "string", "", "Client ID"),
-    SettingSpec("clientSecret", "string", "", "Client Secret"),
-    SettingSpec("scope", "string", "", "OAuth Scopes"),
-    SettingSpec("redirectUriOverride", "string", "", "Redirect URI override"),
-    SettingSpec("allowedSignupDomains", "string", "", "Restrict user creation to domains"),
-)
-SPECS: dict[str, SettingSpec] = {spec.name: spec for spec in SETTINGS}
-SETTING_NAMES: tuple[str, ...] = tuple(SPECS)
-URL_SETTINGS = ("authorizeUrl", "tokenUrl", "userinfoUrl", "endSessionUrl")
+# Login OIDC's settings, for the callers that know only that plugin; every function below takes
+# the plugin (apps/matomo/plugins.py) and defaults to Login OIDC.
+SETTINGS: tuple[SettingSpec, ...] = LOGIN_OIDC.settings
+SPECS: dict[str, SettingSpec] = LOGIN_OIDC.specs
+SETTING_NAMES: tuple[str, ...] = LOGIN_OIDC.setting_names
+URL_SETTINGS = LOGIN_OIDC.url_settings
 SECRET_SETTING = "clientSecret"
 
 # MatomoApp field -> setting name, for the behaviour flags.
@@ -97,6 +63,14 @@ FLAG_FIELDS: dict[str, str] = {
     "allow_signup": "allowSignup",
     "bypass_two_fa": "bypassTwoFa",
     "auto_linking": "autoLinking",
+}
+# RebelOIDC's own settings: MatomoApp field -> setting name.
+REBEL_FIELDS: dict[str, str] = {
+    "username_attribute": "usernameAttribute",
+    "fallback_to_email": "fallbackToEmail",
+    "initial_id_site": "initialIdSite",
+    "allowed_role": "allowedRole",
+    "fine_grained_permissions": "fineGrainedPermissions",
 }
 
 
@@ -119,10 +93,10 @@ def stored_form(value: SettingValue) -> str:
     return str(value)
 
 
-def coerce_stored(name: str, stored: str) -> str:
+def coerce_stored(name: str, stored: str, plugin: MatomoPlugin = LOGIN_OIDC) -> str:
     """A stored string as Matomo reads it for ``name``: bool settings become "1"/"0"
     (PHP's ``settype($v, 'bool')``: "" and "0" are false, anything else true)."""
-    spec = SPECS.get(name)
+    spec = plugin.specs.get(name)
     if spec is not None and spec.type == "bool":
         return "0" if stored in ("", "0") else "1"
     return stored
@@ -133,7 +107,7 @@ def desired_settings(
     secret: str | None,
     secret_as_env: str | None = None,
 ) -> dict[str, SettingValue]:
-    """Every Login OIDC setting for this integration, in the plugin's order.
+    """Every setting of the integration's plugin (Login OIDC or RebelOIDC), in the plugin's order.
 
     ``secret`` is the plaintext client secret; ``secret_as_env`` writes ``${NAME}`` instead.
     With neither, ``clientSecret`` is left out (a target then keeps what it holds).
@@ -157,19 +131,23 @@ def desired_settings(
             hint="run `oidcsetup discover ISSUER --save`, pass --issuer (discovered now) or "
             "--preset NAME with --issuer, or give the endpoint flags",
         )
+    plugin = plugin_named(app.plugin)
     values: dict[str, SettingValue] = {}
-    for spec in SETTINGS:
+    for spec in plugin.settings:
         values[spec.name] = spec.default
     for field_name, setting in FLAG_FIELDS.items():
         flag = getattr(app, field_name)
         if flag is not None:
             values[setting] = bool(flag)
-    values["authenticationName"] = app.button_name or str(SPECS["authenticationName"].default)
+    name = plugin.name_of
+    values["authenticationName"] = app.button_name or str(
+        plugin.specs["authenticationName"].default
+    )
     values["authorizeUrl"] = provider.authorization_endpoint or ""
     values["tokenUrl"] = provider.token_endpoint or ""
-    values["userinfoUrl"] = provider.userinfo_endpoint or ""
+    values[name("userinfoUrl")] = provider.userinfo_endpoint or ""
     values["endSessionUrl"] = provider.end_session_endpoint or ""
-    values["userinfoId"] = app.userinfo_id
+    values[name("userinfoId")] = app.userinfo_id
     values["clientId"] = integration.client.client_id
     values["scope"] = " ".join(integration.client.scopes)
     values["redirectUriOverride"] = (
@@ -180,13 +158,23 @@ def desired_settings(
     values["allowedSignupDomains"] = "\n".join(
         dict.fromkeys(signup_domain(d) for d in app.allowed_signup_domains)
     )
+    given = {f: getattr(app, f) for f in REBEL_FIELDS if getattr(app, f) is not None}
+    if plugin.key == "rebeloidc":
+        for field_name, value in given.items():
+            values[REBEL_FIELDS[field_name]] = value
+    elif given:
+        keys = ", ".join(f"app.matomo.{f}" for f in given)
+        raise UsageError(
+            f"{keys}: only RebelOIDC has this setting, and the plugin is Login OIDC",
+            hint='set app.matomo.plugin = "rebeloidc" (--plugin rebeloidc), or drop it',
+        )
     if secret_as_env:
         values[SECRET_SETTING] = EnvRef(secret_as_env)
     elif secret is not None:
         values[SECRET_SETTING] = secret
     else:
         del values[SECRET_SETTING]
-    validate_settings(values)
+    validate_settings(values, plugin)
     return values
 
 
@@ -195,14 +183,17 @@ def desired_settings(
 MULTI_LINE_SETTINGS = frozenset({"allowedSignupDomains", SECRET_SETTING})
 
 
-def validate_settings(values: Mapping[str, SettingValue]) -> None:
+def validate_settings(
+    values: Mapping[str, SettingValue], plugin: MatomoPlugin = LOGIN_OIDC
+) -> None:
     """Names, types and values the plugin's UI validators would check (a direct write skips them)."""
+    specs = plugin.specs
     for name, value in values.items():
-        spec = SPECS.get(name)
+        spec = specs.get(name)
         if spec is None:
             raise ValidationError(
-                f"unknown Login OIDC setting {name!r}",
-                hint="known settings: " + ", ".join(SETTING_NAMES),
+                f"unknown {plugin.title} setting {name!r}",
+                hint="known settings: " + ", ".join(plugin.setting_names),
             )
         if spec.type == "bool" and not isinstance(value, bool):
             raise ValidationError(f"setting {name} must be a boolean, not {value!r}")
@@ -223,12 +214,14 @@ def validate_settings(values: Mapping[str, SettingValue]) -> None:
                     f"setting {name} holds a line break or another control character",
                     hint="remove it: these settings are one line each",
                 )
-    if not str(values.get("userinfoId", "x")).strip():
+    validate_rebel_settings(values)
+    id_name = plugin.userinfo_id_setting
+    if not str(values.get(id_name, "x")).strip():
         raise ValidationError(
-            "userinfoId must not be empty (the plugin refuses it)",
+            f"{id_name} must not be empty (the plugin refuses it)",
             hint='use "sub", the OIDC subject claim',
         )
-    for name in URL_SETTINGS:
+    for name in plugin.url_settings:
         url = values.get(name)
         if isinstance(url, str) and url and not url.lower().startswith(("https://", "http://")):
             raise ValidationError(
@@ -241,14 +234,57 @@ def validate_settings(values: Mapping[str, SettingValue]) -> None:
             written = signup_domain(line)
             if written != line:
                 raise ValidationError(
-                    f"allowedSignupDomains entry {line!r} is not written the way Login OIDC "
+                    f"allowedSignupDomains entry {line!r} is not written the way {plugin.title} "
                     "compares it",
                     hint=f"write {written}",
                 )
 
 
+# --- RebelOIDC's own settings -------------------------------------------------------------------
+# RebelOIDC 5.1.6 Controller.php: signupUser() passes initialIdSite (unless "none") to
+# UsersManager.addUser as the new user's first site; determineUsername() takes the userinfo claim
+# named by usernameAttribute; the callback refuses a login whose tokens' roles lack allowedRole.
+
+_CLAIM_NAME_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,255}\Z")
+
+
+def validate_rebel_settings(values: Mapping[str, SettingValue]) -> None:
+    """RebelOIDC's values a direct write would store although its screen could not choose them."""
+    site = values.get("initialIdSite")
+    if (
+        isinstance(site, str)
+        and site != "none"
+        and not (site.isascii() and site.isdigit() and int(site) > 0)
+    ):
+        raise ValidationError(
+            f"initialIdSite {site!r} is neither a site id nor none",
+            hint='give the id of an existing Matomo site (e.g. 1), or "none"',
+        )
+    attribute = values.get("usernameAttribute")
+    if isinstance(attribute, str) and attribute and not _CLAIM_NAME_RE.match(attribute):
+        raise ValidationError(
+            f"usernameAttribute {attribute!r} is not a claim name (letters, digits, _ . : -)",
+            hint="give the userinfo claim the provider uses, e.g. preferred_username",
+        )
+
+
+def check_initial_site(values: Mapping[str, SettingValue], site_ids: Collection[int]) -> None:
+    """Refuse an initialIdSite that names no site of this Matomo (``site_ids``: its sites).
+
+    RebelOIDC's signup calls UsersManager.addUser with it, which throws for an unknown site:
+    every signup would then fail.
+    """
+    site = values.get("initialIdSite")
+    if isinstance(site, str) and site != "none" and int(site) not in set(site_ids):
+        known = ", ".join(str(i) for i in sorted(site_ids)) or "none"
+        raise ValidationError(
+            f"initialIdSite {site} is not a site of this Matomo (its sites: {known})",
+            hint='give an existing site id (--initial-id-site), or "none"',
+        )
+
+
 # --- allowedSignupDomains ----------------------------------------------------------------------
-# Login OIDC 5.0.0 (Controller.php, signupUser) takes the part of the email claim after its first
+# Login OIDC 5.0.0 (Controller.php, signupUser; RebelOIDC 5.1.6 the same) takes the part of the email claim after its first
 # "@" and looks it up with PHP in_array() among the setting's lines (explode("\n")): plain domain
 # names, compared exactly, case included; no regex, no wildcard. Matomo's addUser accepts only
 # emails FILTER_VALIDATE_EMAIL accepts (ASCII), so an internationalised domain can only ever
@@ -315,13 +351,15 @@ def setting_warnings(
     integration: Integration, values: Mapping[str, SettingValue]
 ) -> list[SettingWarning]:
     """The known traps (reference section 7) these settings walk into."""
+    plugin = plugin_named(integration.matomo.plugin)
     warnings: list[SettingWarning] = []
-    userinfo_id = str(values.get("userinfoId", ""))
+    id_name = plugin.userinfo_id_setting
+    userinfo_id = str(values.get(id_name, ""))
     if userinfo_id != "sub":
         warnings.append(
             SettingWarning(
                 "userinfo-id-not-sub",
-                f'userinfoId is "{userinfo_id}", not "sub": an OIDC provider identifies users '
+                f'{id_name} is "{userinfo_id}", not "sub": an OIDC provider identifies users '
                 "by sub, and a claim missing from userinfo fails the login with "
                 '"Unexpected response from OAuth service"',
                 "use --userinfo-id sub unless the provider documents another claim",
@@ -375,17 +413,18 @@ def setting_warnings(
             SettingWarning(
                 "provider-rejects-query-redirect",
                 "this provider (Azure AD / ADFS) refuses redirect URIs with a query string, "
-                "and Login OIDC's callback URL has one",
+                f"and {plugin.title}'s callback URL has one",
                 "set --redirect-uri-override to a path without a query (e.g. "
                 "https://matomo.example.com/oidc/callback) and rewrite it in the web server to "
-                "index.php?module=LoginOIDC&action=callback&provider=oidc",
+                "index.php?" + plugin.callback_query,
             )
         )
     if SECRET_SETTING not in values or values.get(SECRET_SETTING) == "":
         warnings.append(
             SettingWarning(
                 "no-client-secret",
-                "no client secret is set: Login OIDC stays disabled until clientSecret is filled",
+                f"no client secret is set: {plugin.title} stays disabled until clientSecret is "
+                "filled",
                 'set OIDCSETUP_CLIENT_SECRET or client.secret = "env:NAME" in the profile, '
                 "or use --secret-as-env NAME",
             )
@@ -403,7 +442,7 @@ def setting_warnings(
                 "(exit 3), and the same apply puts the reference back",
             )
         )
-    for name in URL_SETTINGS:
+    for name in plugin.url_settings:
         url = values.get(name)
         if isinstance(url, str) and url.lower().startswith("http://"):
             from urllib.parse import urlsplit
@@ -417,6 +456,52 @@ def setting_warnings(
                         "use the provider's https:// endpoints",
                     )
                 )
+    if plugin.key == "rebeloidc":
+        warnings.extend(_rebel_warnings(values, scopes))
+    return warnings
+
+
+def _rebel_warnings(values: Mapping[str, SettingValue], scopes: list[str]) -> list[SettingWarning]:
+    """What RebelOIDC's own settings make its callback read (Controller.php 5.1.6)."""
+    warnings: list[SettingWarning] = []
+    if values.get("fineGrainedPermissions") is True:
+        warnings.append(
+            SettingWarning(
+                "fine-grained-permissions",
+                "fineGrainedPermissions is on: at every login RebelOIDC makes the user's site "
+                "access exactly the matomo-permission-path claim of the access token and "
+                "id_token (/matomo/<idSite>/<view|write|admin>); a user whose tokens lack it "
+                "loses all site access",
+                "make the provider put matomo-permission-path into the tokens (oidcsetup check "
+                "shows whether it does), or turn the setting off",
+            )
+        )
+    if values.get("allowedRole"):
+        warnings.append(
+            SettingWarning(
+                "allowed-role",
+                f"allowedRole is {values['allowedRole']!r}: RebelOIDC refuses every login whose "
+                "access token and id_token do not list it in realm_access.roles, "
+                "resource_access.<client_id>.roles or roles",
+                "make the provider put the role into the tokens (oidcsetup check shows whether "
+                "it does)",
+            )
+        )
+    attribute = values.get("usernameAttribute")
+    if (
+        values.get("allowSignup") is True
+        and attribute == "preferred_username"
+        and ("profile" not in scopes)
+    ):
+        fallback = "the email" if values.get("fallbackToEmail") is not False else "the sub"
+        warnings.append(
+            SettingWarning(
+                "username-attribute-without-profile",
+                "usernameAttribute is preferred_username but the scopes do not include profile: "
+                f"new users get {fallback} as their login instead",
+                'add profile to the scopes (e.g. --scopes "openid email profile")',
+            )
+        )
     return warnings
 
 
@@ -456,15 +541,19 @@ def secret_reference_drift(
 
 
 def pinned_settings(
-    held: Mapping[str, str], desired: Mapping[str, SettingValue], *, prune: bool = False
+    held: Mapping[str, str],
+    desired: Mapping[str, SettingValue],
+    *,
+    prune: bool = False,
+    plugin: MatomoPlugin = LOGIN_OIDC,
 ) -> list[str]:
     """The [LoginOIDC] settings config.ini.php holds after an apply, in the plugin's order.
 
     Matomo's ``SystemSetting::isWritableByCurrentUser`` is false for a setting with a config
     value: the settings screen and API no longer show or change it (the file wins).
     """
-    kept = set(held) & set(SPECS)
+    kept = set(held) & set(plugin.specs)
     if prune:  # prune removes the others, but never an unmanaged clientSecret
         kept &= {SECRET_SETTING}
     names = set(desired) | kept
-    return [spec.name for spec in SETTINGS if spec.name in names]
+    return [spec.name for spec in plugin.settings if spec.name in names]

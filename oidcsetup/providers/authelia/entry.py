@@ -43,10 +43,15 @@ def build_client_entry(
     integration: Integration,
     digest: str,
     redirect_uris: Sequence[str] | None = None,
+    *,
+    jwt_access_tokens: bool = False,
 ) -> ClientEntry:
     """The client entry for ``integration`` in its Authelia version, with ``digest`` as secret.
 
     ``redirect_uris`` defaults to what the Matomo app computes from ``integration.matomo``.
+    ``jwt_access_tokens``: the app decodes the access token as a JWT (RebelOIDC), so Authelia
+    signs it (``access_token_signed_response_alg: RS256``, 4.38+; its default ``none`` issues
+    opaque tokens, reference section 8); 4.37 cannot, which ``validate_entry`` reports.
     Nothing is validated here: call ``validate_entry`` on the result.
     """
     model = model_for(integration.authelia.version)
@@ -82,11 +87,13 @@ def build_client_entry(
     canonical["scopes"] = list(client.scopes)
     canonical["response_types"] = ["code"]
     canonical["grant_types"] = ["authorization_code"]
+    notes: list[str] = []
     if model.version != "4.37":
         # 4.37 access tokens are always opaque: no key for their signing algorithm.
-        canonical["access_token_signed_response_alg"] = "none"
+        canonical["access_token_signed_response_alg"] = "RS256" if jwt_access_tokens else "none"
+    elif jwt_access_tokens:
+        notes.append("jwt-access-token")
     canonical["userinfo_signed_response_alg"] = "none"
-    notes: list[str] = []
     if model.auth_methods:
         canonical["token_endpoint_auth_method"] = client.auth_method
     else:

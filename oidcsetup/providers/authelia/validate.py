@@ -480,6 +480,15 @@ def _check_auth(
 
     method: str | None = values.get("token_endpoint_auth_method") or None
     for note in notes:
+        if note == "jwt-access-token":
+            out.add(
+                "error",
+                "jwt-access-token-437",
+                f"Authelia {model.version} issues only opaque access tokens, and the app's "
+                'plugin (RebelOIDC) fails on them with "Invalid JWT token format."',
+                hint="use Authelia 4.38 or later (access_token_signed_response_alg), or the "
+                "Login OIDC plugin",
+            )
         if note.startswith("auth_method:"):
             wanted = note.split(":", 1)[1]
             if wanted in ("client_secret_post", "client_secret_basic"):

@@ -48,7 +48,15 @@ def build_client(
     redirect_uris: Sequence[str],
     post_logout_redirect_uris: Sequence[str],
     secret: str,
+    *,
+    jwt_access_tokens: bool = False,
 ) -> LemonClient:
+    """The relying party; ``jwt_access_tokens`` for an app that decodes the access token.
+
+    LemonLDAP::NG 2.16 issues opaque access tokens unless ``oidcRPMetaDataOptionsAccessTokenJWT``
+    is 1 (Manager/Build/Attributes.pm: bool, default 0); its userinfo endpoint accepts the JWT
+    ones alike (RebelOIDC 5.1.6 logged in with them on the real Matomo, reference section 8).
+    """
     client = integration.client
     options: dict[str, Any] = {
         f"{PREFIX}ClientID": client.client_id,
@@ -59,6 +67,8 @@ def build_client(
         f"{PREFIX}RequirePKCE": 0,
         f"{PREFIX}IDTokenSignAlg": "RS256",
     }
+    if jwt_access_tokens:
+        options[f"{PREFIX}AccessTokenJWT"] = 1
     if post_logout_redirect_uris:
         options[f"{PREFIX}PostLogoutRedirectUris"] = " ".join(post_logout_redirect_uris)
     for name in MUST_BE_ABSENT:
