@@ -6,15 +6,17 @@ apply), a second apply changes nothing, and ``--check`` reports a change made be
 from __future__ import annotations
 
 import json
+import shutil
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.cli import Result, run
+from tests.support.lemonldap import CLI as CLI_PATH
 from tests.support.realpeer import MATOMO, RealProvider
 
 CLIENT = "matomo-applied"
@@ -149,3 +151,120 @@ def test_check_reports_a_change_made_behind_our_back(portal: RealProvider) -> No
             CLIENT
         ]
     )
+
+
+# --- the real lemonldap-ng-cli (the package's) against a throwaway copy of the fixture's
+# configuration (tests/support/lemonldap.py's build_configuration; no portal needed) ----------
+
+# Set by whoever saves a configuration (LemonLDAP::NG's Cli::_save, our confdir.save_next).
+SAVE_STAMPS = ("cfgNum", "cfgDate", "cfgAuthor", "cfgAuthorIP", "cfgLog", "cfgVersion")
+
+
+@pytest.fixture
+def throwaway(tmp_path: Path) -> Callable[[str], Path]:
+    """Configuration folders holding the same lmConf-1.json; returns each one's ini."""
+    from tests.support.lemonldap import build_configuration, lemonldap_cli_missing_reason
+    from tests.support.realpeer import free_port
+
+    reason = lemonldap_cli_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    first = build_configuration(tmp_path / "llng-first", free_port())
+
+    def make(name: str) -> Path:
+        if name == "first":
+            return first
+        copy = tmp_path / f"llng-{name}"
+        shutil.copytree(first.parent, copy)
+        ini = copy / first.name
+        ini.write_text(first.read_text().replace(str(first.parent), str(copy)))
+        return ini
+
+    return make
+
+
+def cli(ini: Path, script: str) -> None:
+    from tests.support.lemonldap import run_lemonldap_cli
+
+    done = run_lemonldap_cli(ini, script, {"OIDCSETUP_CLIENT_SECRET": SECRET})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Saved under number" in done.stderr, done.stderr
+
+
+def as_stored(value: Any) -> Any:
+    # the CLI stores every value it is given as a string; the portal reads "0" as 0
+    return json.loads(json.dumps(value), parse_int=str, parse_float=str)
+
+
+def stored(ini: Path) -> dict[str, Any]:
+    """The newest configuration without its save stamps, numbers as strings."""
+    conf = ini.parent / "conf"
+    document = json.loads((conf / f"lmConf-{conf_numbers(conf)[-1]}.json").read_text())
+    return {k: as_stored(v) for k, v in document.items() if k not in SAVE_STAMPS}
+
+
+def test_the_printed_cli_commands_build_what_apply_writes(
+    throwaway: Callable[[str], Path],
+) -> None:
+    by_cli, by_apply = throwaway("first"), throwaway("apply")
+    gen = run(
+        ["--json", "gen", "lemonldap", "--matomo-url", MATOMO, "--client-id", CLIENT],
+        env={"OIDCSETUP_CLIENT_SECRET": SECRET, "OIDCSETUP_PROFILE": None},
+    )
+    assert gen.exit_code == 0, gen.stderr
+    commands = json.loads(gen.stdout)["commands"]
+    assert SECRET not in "".join(commands)
+
+    cli(by_cli, "\n".join(commands))  # the secret comes from the shell's environment
+
+    options = stored(by_cli)["oidcRPMetaDataOptions"][CLIENT]
+    assert options["oidcRPMetaDataOptionsClientSecret"] == SECRET
+    assert apply(by_cli.parent / "conf", "--check").exit_code == 0  # in sync, as printed
+    assert apply(by_apply.parent / "conf").exit_code == 0
+    # The whole configuration, not only our entry: what apply wrote, the CLI wrote alike; the
+    # CLI also writes out every default value the portal would use anyway, and a random "key"
+    # when there is none (Manager/Cli.pm _save): nothing else.
+    from tests.support.lemonldap import lemonldap_defaults
+
+    written_by_cli, written_by_apply = stored(by_cli), stored(by_apply)
+    assert {k: written_by_cli.get(k) for k in written_by_apply} == written_by_apply
+    extras = set(written_by_cli) - set(written_by_apply) - {"key"}
+    defaults = lemonldap_defaults()
+    assert {k: written_by_cli[k] for k in extras} == {k: as_stored(defaults[k]) for k in extras}
+
+
+def test_check_names_the_fields_lemonldap_ng_cli_changed_behind_our_back(
+    throwaway: Callable[[str], Path],
+) -> None:
+    ini = throwaway("first")
+    conf = ini.parent / "conf"
+    assert apply(conf).exit_code == 0
+    rp = f"oidcRPMetaDataOptions/{CLIENT}"
+    cli(
+        ini,
+        f"{CLI_PATH} -yes 1 addKey {rp} oidcRPMetaDataOptionsUserInfoSignAlg RS256"
+        f" {rp} oidcRPMetaDataOptionsRequirePKCE 1",
+    )
+
+    drift = apply(conf, "--check")
+    assert drift.exit_code == 3, drift.stdout
+    changes = {c["path"]: (c["old"], c["new"]) for c in json.loads(drift.stdout)["changes"]}
+    assert changes == {
+        f"{rp}/oidcRPMetaDataOptionsUserInfoSignAlg": ("RS256", None),
+        f"{rp}/oidcRPMetaDataOptionsRequirePKCE": ("1", 0),
+    }
+    human = run(
+        ["apply", "lemonldap", "--conf-dir", str(conf), "--client-id", CLIENT,
+         "--matomo-url", MATOMO, "--check"],
+        env={"OIDCSETUP_CLIENT_SECRET": SECRET, "OIDCSETUP_PROFILE": None},
+    )  # fmt: skip
+    assert human.exit_code == 3
+    assert f"{rp}/oidcRPMetaDataOptionsUserInfoSignAlg: 'RS256' -> None" in human.stdout
+
+    assert apply(conf).exit_code == 0
+    assert apply(conf, "--check").exit_code == 0
+    # LemonLDAP::NG's own CLI reads back what apply wrote
+    from tests.support.lemonldap import run_lemonldap_cli
+
+    got = run_lemonldap_cli(ini, f"{CLI_PATH} get {rp}/oidcRPMetaDataOptionsRequirePKCE")
+    assert got.returncode == 0 and got.stdout.strip().endswith("= 0"), got.stdout + got.stderr

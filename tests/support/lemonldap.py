@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 PSGI = Path("/usr/share/lemonldap-ng/portal/htdocs/index.psgi")
 PACKAGE_CONF = Path("/var/lib/lemonldap-ng/conf/lmConf-1.json")
 TEMPLATES = Path("/usr/share/lemonldap-ng/portal/templates")
+MANAGER_TEMPLATES = Path("/usr/share/lemonldap-ng/manager/htdocs/templates")
+CLI = Path("/usr/share/lemonldap-ng/bin/lemonldap-ng-cli")
 SECRET = "llng-matomo-secret"
 # The demo user store's accounts (user = password): dwho, rtyler, msmith.
 DEMO_USER = "dwho"
@@ -93,6 +95,65 @@ CLIENTS: dict[str, dict[str, Any]] = {
     "matomo-jwt": lemonldap_client("matomo-jwt", oidcRPMetaDataOptionsAccessTokenJWT=1),
 }
 EXPORTED_CLAIMS = {"email": "mail", "name": "cn", "preferred_username": "uid"}
+
+
+def lemonldap_cli_missing_reason() -> str | None:
+    """Why the package's lemonldap-ng-cli cannot run here, or None."""
+    reason = lemonldap_missing_reason()
+    if reason:
+        return reason
+    if not CLI.is_file():
+        return f"{CLI} is missing (apt-get install lemonldap-ng)"
+    for module, package in (
+        ("Email::Sender::Transport::SMTP", "libemail-sender-perl"),
+        ("MIME::Entity", "libmime-tools-perl"),
+    ):
+        if subprocess.run(["perl", f"-M{module}", "-e1"], capture_output=True).returncode:
+            return f"lemonldap-ng-cli needs {module} (apt-get install {package})"
+    return None
+
+
+def run_lemonldap_cli(
+    ini: Path, script: str, env: dict[str, str] | None = None, timeout: float = 120.0
+) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` (shell commands calling lemonldap-ng-cli by its full path, as ``gen
+    lemonldap`` prints them) with bash against the configuration of ``ini``.
+
+    The CLI switches to www-data before it works (its --user/--group, default www-data), which
+    cannot enter a test's private temp dir: the user running the tests is passed instead, the
+    one change made to the commands."""
+    import grp
+    import pwd
+
+    user = pwd.getpwuid(os.getuid()).pw_name
+    group = grp.getgrgid(os.getgid()).gr_name
+    script = script.replace(f"{CLI} ", f"{CLI} --user {user} --group {group} ")
+    return subprocess.run(
+        ["bash", "-euc", script],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {}), "LLNG_DEFAULTCONFFILE": str(ini)},
+    )
+
+
+def lemonldap_defaults() -> dict[str, Any]:
+    """The package's default configuration values (Common/Conf/DefaultValues.pm), which the
+    manager and lemonldap-ng-cli write out explicitly when they save a configuration."""
+    done = subprocess.run(
+        [
+            "perl",
+            "-MLemonldap::NG::Common::Conf::DefaultValues",
+            "-MJSON",
+            "-e",
+            "print JSON->new->encode(Lemonldap::NG::Common::Conf::DefaultValues->defaultValues)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    defaults: dict[str, Any] = json.loads(done.stdout)
+    return defaults
 
 
 def build_configuration(
@@ -158,6 +219,9 @@ def build_configuration(
         "[portal]\nstaticPrefix = /static\n"
         f"templateDir = {TEMPLATES}\nlanguages = en\n"
         "[handler]\nstatus = 0\n"
+        # lemonldap-ng-cli runs the manager's libraries, which read this section
+        f"[manager]\nprotection = none\ntemplateDir = {MANAGER_TEMPLATES}\nlanguages = en\n"
+        "enabledModules = conf\n"
     )
     return ini
 
