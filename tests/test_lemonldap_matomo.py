@@ -32,17 +32,12 @@ SCOPES = "openid email profile"
 
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealProvider]:
-    """A portal of this module's own: its configuration is written by ``apply lemonldap``."""
-    from tests.support.lemonldap import lemonldap_missing_reason, start_lemonldap
+    """A portal of this module's own: its configuration is written by ``apply lemonldap`` or
+    by its own RFC 7591 registration endpoint (on here)."""
+    from tests.support.lemonldap import DYNAMIC_REGISTRATION, serve_portal
 
-    reason = lemonldap_missing_reason()
-    if reason:
-        pytest.skip(reason)
-    provider = start_lemonldap(tmp_path_factory.mktemp("llng-matomo"))
-    try:
-        yield provider
-    finally:
-        provider.stop()
+    workdir = tmp_path_factory.mktemp("llng-matomo")
+    yield from serve_portal(workdir, settings=DYNAMIC_REGISTRATION)
 
 
 @pytest.fixture
@@ -51,11 +46,13 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def oidcsetup(matomo: RunningMatomo, workdir: Path, *args: str) -> Result:
+def oidcsetup(
+    matomo: RunningMatomo, workdir: Path, *args: str, secret: str | None = SECRET
+) -> Result:
     return run(
         ["--json", *args],
         env={
-            "OIDCSETUP_CLIENT_SECRET": SECRET,
+            "OIDCSETUP_CLIENT_SECRET": secret,
             "OIDCSETUP_PROFILE": None,
             "OIDCSETUP_BACKUP_DIR": str(workdir / "backups"),
             **matomo.db_env(),
@@ -131,3 +128,37 @@ def test_a_wrong_password_stays_on_the_portal_and_matomo_logs_nobody_in(
     assert landing.url.startswith(portal.issuer), landing
     assert landing.user is None
     assert browser.driver.find_elements("css selector", "input[name=password]"), landing
+
+
+def test_register_apply_check_then_a_person_logs_in_with_the_registered_client(
+    portal: RealProvider, matomo: RunningMatomo, browser: Browser, workdir: Path
+) -> None:
+    """No configuration written by hand: ``register`` at the portal's registration endpoint,
+    ``apply matomo`` from the profile it wrote, ``check``; then the login form, Matomo's
+    dashboard. (The portal's client ids hold '/' and '.', which Matomo must pass on intact.)"""
+    from tests.support.lemonldap import matomo_login_through_portal
+
+    profile = workdir / "oidcsetup.toml"
+    profile.write_text(
+        f'[provider]\nissuer = "{portal.issuer}"\n\n[client]\nscopes = ["openid", "email"]\n'
+        f'\n[app.matomo]\nurl = "{matomo.url}"\n'
+    )
+    steps = (
+        ("register",),
+        ("apply", "matomo", "--db", "--dsn", matomo.dsn, "--link", f"{ADMIN_LOGIN}=dwho"),
+        ("check", "--db", "--dsn", matomo.dsn),
+    )
+    for step in steps:
+        done = oidcsetup(matomo, workdir, "--profile", str(profile), *step, secret=None)
+        assert done.exit_code == 0, (step, done.stdout, done.stderr)
+    assert (
+        matomo.plugin_settings()["clientId"]
+        == json.loads((workdir / "oidcsetup-client.secret.registration.json").read_text())[
+            "client_id"
+        ]
+    )
+
+    landing = matomo_login_through_portal(browser, matomo.url, portal.username, portal.password)
+
+    assert landing.on_dashboard, landing
+    assert landing.user == ADMIN_LOGIN

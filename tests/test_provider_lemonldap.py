@@ -25,16 +25,9 @@ SECRET = "applied-by-oidcsetup-secret"
 
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealProvider]:
-    from tests.support.lemonldap import lemonldap_missing_reason, start_lemonldap
+    from tests.support.lemonldap import serve_portal
 
-    reason = lemonldap_missing_reason()
-    if reason:
-        pytest.skip(reason)
-    provider = start_lemonldap(tmp_path_factory.mktemp("llng-apply"))
-    try:
-        yield provider
-    finally:
-        provider.stop()
+    yield from serve_portal(tmp_path_factory.mktemp("llng-apply"))
 
 
 @pytest.fixture(autouse=True)

@@ -115,6 +115,13 @@ def _render(app: AppContext, report: RegistrationReport, show_secrets: bool, pla
             app.output.warn(
                 difference.message, code="registration-" + difference.field.replace("_", "-")
             )
+    if report.stored is not None and not report.stored.managed:
+        app.output.warn(
+            "the provider offers no registration management (RFC 7592: it gave no "
+            "registration_access_token): `register --check`, a second `register` and "
+            "`register --delete` cannot reach this client; change it at the provider",
+            code="registration-unmanaged",
+        )
     if app.json_mode:
         app.output.json(document)
         return
@@ -128,7 +135,7 @@ def _render(app: AppContext, report: RegistrationReport, show_secrets: bool, pla
         for name in report.requested
     ]
     out.table(["metadata", "asked", "provider has"], rows)
-    out.text(f"  registration: {report.registration_client_uri}")
+    out.text(f"  registration: {report.registration_client_uri or '(not manageable)'}")
     out.text(f"  credentials:  {plan.secret_file} and {plan.registration_file} (0600)")
     if report.action in ("created", "updated"):
         out.text(

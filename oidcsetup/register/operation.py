@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from oidcsetup.errors import InputError, OidcSetupError, UsageError
 from oidcsetup.http import NetworkOptions
 from oidcsetup.integration import Integration
-from oidcsetup.register.metadata import Difference, compare, requested_metadata
+from oidcsetup.register.metadata import AUTH_METHOD, Difference, compare, requested_metadata
 from oidcsetup.register.store import StoragePlan, StoredRegistration
 from oidcsetup.urls import is_loopback_host
 
@@ -72,6 +72,7 @@ class RegistrationReport:
         return {
             "action": self.action,
             "client_id": self.client_id,
+            "managed": self.stored.managed if self.stored is not None else None,
             "registration_endpoint": self.registration_endpoint,
             "registration_client_uri": self.registration_client_uri,
             "requested": dict(self.requested),
@@ -222,12 +223,10 @@ def _stored(answer: Mapping[str, Any], previous: StoredRegistration | None) -> S
         previous.registration_client_uri if previous else None
     )
     if not isinstance(token, str) or not isinstance(uri, str):
-        raise RegistrationError(
-            "the provider gave no registration_access_token and registration_client_uri: the "
-            "registration cannot be checked, updated or deleted later (RFC 7592)",
-            hint="enable registration management at the provider",
-            code="registration-unmanaged",
-        )
+        # No RFC 7592 management (LemonLDAP::NG 2.16 answers RFC 7591 only): the client exists
+        # at the provider now, so its credentials are kept all the same; later operations on
+        # it say that they cannot reach it (unmanaged()).
+        token = uri = None
     secret = answer.get("client_secret")
     if not isinstance(secret, str) or not secret:
         secret = previous.client_secret if previous else None
@@ -236,7 +235,69 @@ def _stored(answer: Mapping[str, Any], previous: StoredRegistration | None) -> S
             "the provider issued no client_secret: Login OIDC needs one (client_secret_post)",
             code="registration-no-secret",
         )
-    return StoredRegistration(client_id, secret, token, _check_url(uri, "registration_client_uri"))
+    return StoredRegistration(
+        client_id, secret, token, _check_url(uri, "registration_client_uri") if uri else None
+    )
+
+
+def unmanaged(stored: StoredRegistration, plan: StoragePlan, what: str) -> RegistrationError:
+    """The error for an operation that needs RFC 7592 on a registration made without it."""
+    return RegistrationError(
+        f"client {stored.client_id} was registered at a provider that offers no registration "
+        f"management (RFC 7592: it gave no registration_access_token): oidcsetup cannot {what}",
+        hint="change or delete the client at the provider itself (LemonLDAP::NG: its manager "
+        "or lemonldap-ng-cli); to register a new client instead, remove "
+        f"{plan.registration_file} first",
+        code="registration-unmanaged",
+    )
+
+
+def _auth_method_probed(
+    integration: Integration,
+    answer: Mapping[str, Any],
+    stored: StoredRegistration,
+    redirect_uris: Sequence[str],
+    network: NetworkOptions,
+    differences: list[Difference],
+) -> list[Difference]:
+    """When the answer does not say ``token_endpoint_auth_method`` (RFC 7591 3.2.1 wants every
+    registered value returned; LemonLDAP::NG 2.16 returns only the fields it stores, and its
+    clients take Basic and POST alike), the RFC's default (client_secret_basic) is only a
+    guess: the token endpoint decides, with the check's client-auth probe (a made-up code sent
+    with client_secret_post; invalid_grant means the credentials were accepted)."""
+    if answer.get("token_endpoint_auth_method") is not None or not stored.client_secret:
+        return differences
+    method = [d for d in differences if d.field == "token_endpoint_auth_method"]
+    if not method:
+        return differences
+    from oidcsetup.checks import probe_client_auth, target_from
+    from oidcsetup.discovery import discover
+    from oidcsetup.login import http_client
+
+    result = discover(integration.provider.issuer or "", network, check_keys=False)
+    raw = result.metadata.raw if result.metadata is not None else {}
+    target = replace(
+        target_from(integration, stored.client_secret),
+        client_id=stored.client_id,
+        auth_method=AUTH_METHOD,
+        redirect_uri=redirect_uris[0] if redirect_uris else None,
+    )
+    with http_client(network) as client:
+        probe = probe_client_auth(client, raw.get("token_endpoint"), target, network=network)
+    accepted = probe.status == "pass"
+    replaced = Difference(
+        "token_endpoint_auth_method",
+        AUTH_METHOD,
+        None,
+        not accepted,
+        "the provider's answer does not say token_endpoint_auth_method; its token endpoint "
+        + (
+            f"accepted {AUTH_METHOD} (probed with a made-up code)"
+            if accepted
+            else f"did not accept {AUTH_METHOD}: {probe.message}"
+        ),
+    )
+    return [replaced if d is method[0] else d for d in differences]
 
 
 def _public(answer: Mapping[str, Any]) -> dict[str, Any]:
@@ -269,6 +330,8 @@ def register_client(
         )
         action = "created"
     else:
+        if previous.registration_client_uri is None or not previous.managed:
+            raise unmanaged(previous, plan, "read it back or update it")
         endpoint = None
         uri = _check_url(previous.registration_client_uri, "registration_client_uri")
         current = _answer(
@@ -289,6 +352,9 @@ def register_client(
     stored = _stored(answer, previous)
     if action != "unchanged":
         save_registration(plan, stored, profile, profile_values(integration, asked))
+    differences = _auth_method_probed(
+        integration, answer, stored, redirect_uris, network, compare(asked, answer)
+    )
     return RegistrationReport(
         action=action,
         client_id=stored.client_id,
@@ -296,7 +362,7 @@ def register_client(
         registration_client_uri=stored.registration_client_uri,
         requested=asked,
         granted=_public(answer),
-        differences=tuple(compare(asked, answer)),
+        differences=tuple(differences),
         stored=stored,
     )
 
@@ -334,6 +400,8 @@ def check_registration(
     """Read the registration back (RFC 7592 GET) and compare it with what would be asked now.
     Read-only: nothing is written, even when the provider rotated nothing."""
     stored = _require_stored(plan)
+    if stored.registration_client_uri is None or not stored.managed:
+        raise unmanaged(stored, plan, "read it back")
     asked = requested_metadata(integration, redirect_uris)
     uri = _check_url(stored.registration_client_uri, "registration_client_uri")
     answer = _answer(
@@ -364,6 +432,8 @@ def delete_registration(
     from oidcsetup.register.store import remove_registration
 
     stored = _require_stored(plan)
+    if stored.registration_client_uri is None or not stored.managed:
+        raise unmanaged(stored, plan, "delete it at the provider; nothing was removed")
     uri = _check_url(stored.registration_client_uri, "registration_client_uri")
     # RFC 7592 section 2.3 says 204; Glewlwyd 2.7.5 answers 200 with an empty body (it disables
     # the client and its registration access token: upstream src/plugin/protocol_oidc.c,

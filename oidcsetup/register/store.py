@@ -2,7 +2,8 @@
 
 - the client secret file (one line, what ``client.secret = "file:PATH"`` reads, secretref.py);
 - ``PATH.registration.json``: client_id, registration_access_token, registration_client_uri
-  (RFC 7592's credentials to read, update and delete the registration).
+  (RFC 7592's credentials to read, update and delete the registration; both null when the
+  provider offers no management, e.g. LemonLDAP::NG 2.16).
 The profile gets ``client.id``, ``client.secret`` (the file reference) and ``client.auth_method``.
 """
 
@@ -27,8 +28,14 @@ MAX_REGISTRATION_FILE_BYTES = 65536
 class StoredRegistration:
     client_id: str
     client_secret: str | None
-    registration_access_token: str
-    registration_client_uri: str
+    # None (both): the provider gave no RFC 7592 credentials; the registration can be neither
+    # read back, nor updated, nor deleted through the registration API.
+    registration_access_token: str | None
+    registration_client_uri: str | None
+
+    @property
+    def managed(self) -> bool:
+        return self.registration_access_token is not None
 
 
 @dataclass(frozen=True)
@@ -81,8 +88,15 @@ def load_registration(plan: StoragePlan) -> StoredRegistration | None:
         data: Any = json.loads(raw)
     except ValueError:
         data = None
-    fields = ("client_id", "registration_access_token", "registration_client_uri")
-    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in fields):
+    management = ("registration_access_token", "registration_client_uri")
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("client_id"), str)
+        or not (
+            all(isinstance(data.get(k), str) for k in management)
+            or all(data.get(k, 0) is None for k in management)
+        )
+    ):
         raise InputError(
             f"registration file {path} is not a registration oidcsetup wrote",
             hint="restore it from its backup, or remove it to register a new client",

@@ -23,6 +23,7 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -95,6 +96,12 @@ CLIENTS: dict[str, dict[str, Any]] = {
     "matomo-jwt": lemonldap_client("matomo-jwt", oidcRPMetaDataOptionsAccessTokenJWT=1),
 }
 EXPORTED_CLAIMS = {"email": "mail", "name": "cn", "preferred_username": "uid"}
+# Settings for start_lemonldap(settings=...): RFC 7591 registration open to anyone (2.16 checks
+# no initial access token), registered clients releasing the same claims as ours.
+DYNAMIC_REGISTRATION = {
+    "oidcServiceAllowDynamicRegistration": 1,
+    "oidcServiceDynamicRegistrationExportedVars": dict(EXPORTED_CLAIMS),
+}
 
 
 def lemonldap_cli_missing_reason() -> str | None:
@@ -296,6 +303,21 @@ def start_lemonldap(
         timeout=timeout,
     )
     return provider
+
+
+def serve_portal(workdir: Path, **kwargs: Any) -> Iterator[RealProvider]:
+    """The body of a pytest fixture of a portal of the module's own: skip with the reason when
+    LemonLDAP::NG is missing, start it (``kwargs``: :func:`start_lemonldap`), stop it after."""
+    import pytest
+
+    reason = lemonldap_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    provider = start_lemonldap(workdir, **kwargs)
+    try:
+        yield provider
+    finally:
+        provider.stop()
 
 
 def log_in_at_portal(
