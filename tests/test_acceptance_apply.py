@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from oidcsetup.apps.matomo.database import DbSettings, MatomoDatabase
+from oidcsetup.apps.matomo.database import MatomoDatabase
+from oidcsetup.apps.matomo.database.dsn import DbSettings
 from tests.cli import Result, run
 from tests.support.php import php_read_ini
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from oidcsetup.http import NetworkOptions
-from oidcsetup.login import LoginEndpoints, LoginSettings, run_login
+from oidcsetup.verify.login import LoginEndpoints, LoginSettings, run_login
 from tests.cli import Result, run
 from tests.support.provider import CALLBACK, RunningProvider, matomo_client
 
@@ -204,7 +204,7 @@ def test_callback_path_matches_the_matomo_redirect(oidc_provider: RunningProvide
 def test_login_without_redirect_uri_listens_on_a_free_loopback_port() -> None:
     from urllib.parse import parse_qs, urlsplit
 
-    from oidcsetup.login import LoginError
+    from oidcsetup.verify.oauth import LoginError
     from tests.support.docserver import DocServer
 
     issuer = "http://127.0.0.1:9"  # the token endpoint is never contacted: the login times out

@@ -13,15 +13,15 @@ from typing import Any
 
 import pytest
 
-from oidcsetup.apps.matomo.database import (
+from oidcsetup.apps.matomo.database import MatomoDatabase
+from oidcsetup.apps.matomo.database.backup import read_backup
+from oidcsetup.apps.matomo.database.dsn import (
     DbSettings,
-    MatomoDatabase,
-    flatten_rows,
     parse_dsn,
-    read_backup,
     settings_from_env,
     settings_from_matomo_config,
 )
+from oidcsetup.apps.matomo.database.rows import flatten_rows
 from oidcsetup.apps.matomo.plan import Action
 from oidcsetup.errors import ApplyError, InputError, UnreachableError, UsageError
 from tests.support.mariadb import APP_PASSWORD, APP_USER, MariaDB

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from oidcsetup.apps.matomo.database import DbSettings, MatomoDatabase
+from oidcsetup.apps.matomo.database import MatomoDatabase
+from oidcsetup.apps.matomo.database.dsn import DbSettings
 from oidcsetup.apps.matomo.plan import Action
 from oidcsetup.errors import ApplyError
 from tests.support.mariadb import MariaDB

@@ -18,10 +18,13 @@ from typing import Any
 
 import pytest
 
-from oidcsetup.checks import Target, probe_client_auth, probe_redirect_uri, probe_userinfo
 from oidcsetup.discovery.fetch import FetchUnreachable, make_client
 from oidcsetup.http import NetworkOptions
-from oidcsetup.login import fetch_userinfo
+from oidcsetup.verify.expected import Target
+from oidcsetup.verify.probes.claims import probe_userinfo
+from oidcsetup.verify.probes.client_auth import probe_client_auth
+from oidcsetup.verify.probes.redirect import probe_redirect_uri
+from oidcsetup.verify.tokens import fetch_userinfo
 from tests.cli import Result, run
 from tests.support.docserver import DocServer, doc_server, endless
 from tests.support.provider import RunningProvider

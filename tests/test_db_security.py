@@ -21,14 +21,14 @@ from typing import Any
 
 import pytest
 
-from oidcsetup.apps.matomo.database import (
+from oidcsetup.apps.matomo.database import MatomoDatabase
+from oidcsetup.apps.matomo.database.dsn import (
     DbSettings,
-    MatomoDatabase,
     parse_dsn,
     redact_dsn,
     settings_from_matomo_config,
 )
-from oidcsetup.apps.matomo.dbconnect import PasswordWithheld, TlsOptions
+from oidcsetup.apps.matomo.database.guard import PasswordWithheld, TlsOptions
 from oidcsetup.errors import InputError, UnreachableError, UsageError
 from tests.cli import run
 from tests.support.fake_mysql import FakeMySQL, RecordingRelay
@@ -396,7 +396,7 @@ def test_default_socket_planted_in_a_shared_folder_is_not_used(tmp_path: Path) -
     local user created (not root, us or mysql) would receive our writes. Stands for /tmp."""
     import socket
 
-    from oidcsetup.apps.matomo.dbconnect import trusted_default_socket
+    from oidcsetup.apps.matomo.database.guard import trusted_default_socket
 
     shared, private = tmp_path / "shared", tmp_path / "private"
     shared.mkdir(mode=0o1777)

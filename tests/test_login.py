@@ -19,18 +19,15 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from oidcsetup.http import NetworkOptions
-from oidcsetup.login import (
+from oidcsetup.verify.authorization import (
     AuthorizationRequest,
-    IdTokenError,
-    LoginEndpoints,
-    LoginError,
-    LoginSettings,
     build_authorization_request,
     parse_callback,
     pkce_pair,
-    run_login,
-    verify_id_token,
 )
+from oidcsetup.verify.login import LoginEndpoints, LoginSettings, run_login
+from oidcsetup.verify.oauth import IdTokenError, LoginError
+from oidcsetup.verify.tokens import verify_id_token
 from tests.cli import run
 from tests.support.provider import CALLBACK, RunningProvider, matomo_client
 

@@ -14,15 +14,16 @@ from typing import Any
 import pytest
 
 from oidcsetup.apps.matomo.configfile import MatomoConfig
-from oidcsetup.apps.matomo.database import DbSettings, MatomoDatabase
+from oidcsetup.apps.matomo.database import MatomoDatabase
+from oidcsetup.apps.matomo.database.dsn import DbSettings
 from oidcsetup.apps.matomo.safety import (
     has_signup_password,
     install_findings,
     plugin_installs,
     superuser_rail,
 )
-from oidcsetup.checks import probe_matomo_state
 from oidcsetup.cli.check import read_matomo
+from oidcsetup.verify.probes.matomo import probe_matomo_state
 from tests.cli import run
 from tests.support.mariadb import APP_PASSWORD, APP_USER, MariaDB
 

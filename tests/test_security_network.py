@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from oidcsetup.checks import run_checks
 from oidcsetup.discovery.fetch import FetchUnreachable, fetch, make_client
 from oidcsetup.http import NetworkOptions
 from oidcsetup.integration import build_integration
-from oidcsetup.login import LoginError, fetch_json
+from oidcsetup.verify.oauth import LoginError, fetch_json
+from oidcsetup.verify.runner import run_checks
 from tests.cli import Result, run
 from tests.support.docserver import doc_server, redirect, rsa_jwks
 from tests.support.hostile import (
@@ -124,7 +124,7 @@ def test_login_does_not_follow_a_token_redirect(
 
 def test_userinfo_redirect_does_not_carry_the_token() -> None:
     """The bearer token is a credential: a 3xx from userinfo is an error, not followed."""
-    from oidcsetup.login import fetch_userinfo
+    from oidcsetup.verify.tokens import fetch_userinfo
 
     with hostile_provider() as (provider, recorder):
         provider.routes["/userinfo"] = redirect_to(recorder.base + "/userinfo", status=302)
@@ -186,7 +186,8 @@ def test_no_credentials_in_cleartext_to_a_public_host() -> None:
     """Endpoints from the profile or a preset (no discovery document to judge): a plain-http
     token endpoint on a non-loopback host gets no secret, and the probe fails (Matomo would
     send it in cleartext); https and loopback http do get the credentials."""
-    from oidcsetup.checks import credentials_withheld, skipped
+    from oidcsetup.verify.probes.client_auth import credentials_withheld
+    from oidcsetup.verify.result import skipped
 
     preset = skipped("discovery", "preset", "not discovered")
     withheld = credentials_withheld(preset, None, "http://idp.example.com/token", None)
@@ -284,7 +285,7 @@ def test_forged_callback_does_not_end_the_login(provider_factory: Any) -> None:
 
     import httpx
 
-    from oidcsetup.login import LoginSettings, login_endpoints, run_login
+    from oidcsetup.verify.login import LoginSettings, login_endpoints, run_login
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -22,7 +22,8 @@ from oidcsetup.errors import InputError, UsageError, ValidationError
 from oidcsetup.fileio import DEFAULT_KEEP_BACKUPS, rotate_like
 
 if TYPE_CHECKING:
-    from oidcsetup.apps.matomo.database import DbSettings, MatomoDatabase
+    from oidcsetup.apps.matomo.database import MatomoDatabase
+    from oidcsetup.apps.matomo.database.dsn import DbSettings
     from oidcsetup.apps.matomo.plan import Plan
 
 
@@ -275,7 +276,7 @@ def _prompt_password() -> str | None:
 
 
 def _db_settings(dsn: str | None, from_config: Path | None, config_path: Path | None) -> DbSettings:
-    from oidcsetup.apps.matomo.database import resolve_db_settings
+    from oidcsetup.apps.matomo.database.dsn import resolve_db_settings
 
     return resolve_db_settings(
         dsn=dsn, from_config=from_config, config_path=config_path, prompt=_prompt_password
@@ -314,7 +315,7 @@ def _restore(
     if config_path and db:
         raise UsageError("--restore restores one target: give --config or --db, not both")
     if db is not None:
-        from oidcsetup.apps.matomo.database import flatten_rows
+        from oidcsetup.apps.matomo.database.rows import flatten_rows
 
         saved = db.backup_rows(backup, force=force)  # another database/prefix: refused
         if not write:

@@ -95,8 +95,9 @@ def check_command(
     (client_secret_post), the scopes, userinfo, and with --config/--db the settings Matomo
     has in place. Each failed probe names the exact cause and the fix.
     """
-    from oidcsetup.checks import MatomoCurrent, run_checks
     from oidcsetup.secretref import resolve_secret
+    from oidcsetup.verify.expected import MatomoCurrent
+    from oidcsetup.verify.runner import run_checks
 
     use_db = database_requested(use_db, from_config)
     integration = app.integration(overrides(kwargs))
@@ -165,7 +166,7 @@ def read_matomo(
     ``secret_as_env``, whether the file still holds ``${NAME}`` as clientSecret.
     """
     from oidcsetup.apps.matomo.configfile import MatomoConfig
-    from oidcsetup.checks import MatomoCurrent
+    from oidcsetup.verify.expected import MatomoCurrent
 
     values: dict[str, str] = {}
     sources: list[str] = []
@@ -174,7 +175,8 @@ def read_matomo(
     config_file = config_path or from_config
     config = MatomoConfig.load(config_file) if config_file else None
     if use_db:
-        from oidcsetup.apps.matomo.database import MatomoDatabase, resolve_db_settings
+        from oidcsetup.apps.matomo.database import MatomoDatabase
+        from oidcsetup.apps.matomo.database.dsn import resolve_db_settings
         from oidcsetup.apps.matomo.safety import install_findings, plugin_installs
 
         settings = resolve_db_settings(dsn=dsn, from_config=from_config, config_path=config_path)

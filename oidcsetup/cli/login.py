@@ -73,14 +73,9 @@ def login_command(
     way Login OIDC fetches it. Tokens and the client secret are never printed.
     """
     from oidcsetup.discovery.presets import client_settings_of
-    from oidcsetup.login import (
-        LoginSettings,
-        check_secret_given,
-        login_endpoints,
-        run_login,
-    )
     from oidcsetup.secretref import resolve_secret
     from oidcsetup.verify.browser import test_user_from_env
+    from oidcsetup.verify.login import LoginSettings, check_secret_given, login_endpoints, run_login
 
     if headless and no_browser:
         raise UsageError("--headless and --no-browser exclude each other")
@@ -156,7 +151,7 @@ def login_command(
 
 
 def render(app: AppContext, result: Any) -> None:
-    from oidcsetup.login import claim_rows
+    from oidcsetup.verify.login import claim_rows
 
     app.output.table(
         ("claim", "value", ""),

@@ -147,7 +147,7 @@ def _request(
     token: str | None,
     body: Mapping[str, Any] | None = None,
 ) -> httpx.Response:
-    from oidcsetup.login import http_client, refuse_redirect, send
+    from oidcsetup.verify.oauth import http_client, refuse_redirect, send
 
     headers = {"Accept": "application/json"}
     if token:
@@ -166,7 +166,7 @@ def _answer(
 ) -> dict[str, Any]:
     """The JSON object of a successful answer; RegistrationError naming the provider's error."""
     from oidcsetup.discovery.fetch import response_json
-    from oidcsetup.login import oauth_error
+    from oidcsetup.verify.oauth import oauth_error
 
     if response.status_code not in expected:
         error, description = oauth_error(response)

@@ -81,7 +81,8 @@ def error_in_page(text: str) -> tuple[str | None, str | None]:
 
 def classify(response: httpx.Response, redirect_uri: str) -> AuthorizationAnswer:
     """Classify the answer to an authorization request sent with ``redirect_uri``."""
-    from oidcsetup.login import page_error, response_params, same_endpoint
+    from oidcsetup.verify.authorization import response_params, same_endpoint
+    from oidcsetup.verify.headless import page_error
 
     status = response.status_code
     if response.is_redirect and "location" in response.headers:
@@ -142,7 +143,7 @@ def refusal(
 ) -> Refusal:
     """What a refused authorization request means, in words, with the fix (``where``: the tool
     in which the client is registered)."""
-    from oidcsetup.login import authorization_error_hint
+    from oidcsetup.verify.authorization import authorization_error_hint
 
     error, description = answer.error or "", answer.description or ""
     text = description.lower()

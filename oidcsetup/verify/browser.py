@@ -171,7 +171,7 @@ def _open(driver: Any, url: str) -> None:
 
 
 def _drive(driver: Any, redirect_uri: str, user: TestUser, deadline: float) -> str:
-    from oidcsetup.login import same_endpoint
+    from oidcsetup.verify.authorization import same_endpoint
 
     submitted_password = 0
     pressed: dict[str, int] = {}

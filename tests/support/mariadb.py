@@ -74,7 +74,7 @@ class MariaDB:
 
     def app_settings(self, database: str, prefix: str = "matomo_") -> Any:
         """``DbSettings`` for the app user over TCP to ``database``."""
-        from oidcsetup.apps.matomo.database import DbSettings
+        from oidcsetup.apps.matomo.database.dsn import DbSettings
 
         return DbSettings(
             database=database,

@@ -25,9 +25,10 @@ from oidcsetup.errors import OidcSetupError
 
 if TYPE_CHECKING:
     from oidcsetup.apps.matomo.redirect import GeneralSettings
-    from oidcsetup.checks import MatomoCurrent, ProbeResult
     from oidcsetup.http import NetworkOptions
     from oidcsetup.integration import Integration
+    from oidcsetup.verify.expected import MatomoCurrent
+    from oidcsetup.verify.result import ProbeResult
 
 NAME = "matomo-redirect-uri"
 
@@ -269,8 +270,8 @@ def redirect_probe(
     general: GeneralSettings | None = None,
 ) -> ProbeResult:
     """``matomo-redirect-uri``: what Matomo sends (asked live), else what it will build."""
-    from oidcsetup.checks import skipped
     from oidcsetup.http import NetworkOptions
+    from oidcsetup.verify.result import skipped
 
     network = network or NetworkOptions()
     if expected is None:
@@ -293,7 +294,7 @@ def redirect_probe(
             )
         return _offline(current, integration, expected, general, f"not reached: {exc}")
     except SigninFailure as exc:
-        from oidcsetup.checks import failed
+        from oidcsetup.verify.result import failed
 
         return failed(NAME, exc.code, exc.message, exc.hint, source="live")
     except OidcSetupError as exc:  # an unusable Matomo URL: the redirect-uri probe says why
@@ -309,8 +310,10 @@ def _live_verdict(
     authorization_endpoint: str | None,
 ) -> ProbeResult:
     from oidcsetup.apps.matomo.redirect import explain_difference
-    from oidcsetup.checks import failed, passed, probe_redirect_uri, target_from
-    from oidcsetup.login import http_client
+    from oidcsetup.verify.expected import target_from
+    from oidcsetup.verify.oauth import http_client
+    from oidcsetup.verify.probes.redirect import probe_redirect_uri
+    from oidcsetup.verify.result import failed, passed
 
     details: dict[str, Any] = {"source": "live", "matomo": sent.to_json(), "registered": expected}
     if not sent.redirect_uri:
@@ -391,7 +394,7 @@ def _offline(
     why: str,
 ) -> ProbeResult:
     from oidcsetup.apps.matomo.redirect import GeneralSettings, predict_redirect_uri
-    from oidcsetup.checks import failed, passed, skipped
+    from oidcsetup.verify.result import failed, passed, skipped
 
     general = general or GeneralSettings()
     label = f"offline (Matomo {why}; computed from {general.source})"

@@ -1,0 +1,1 @@
+"""``check``'s probes, one module per subject; each returns a ``verify.result.ProbeResult``."""
