@@ -8,20 +8,8 @@ from typing import Any
 import click
 
 from oidcsetup.cli.context import AppContext
-from oidcsetup.cli.options import database_requested, overrides, shared_options
+from oidcsetup.cli.options import LOGIN_OPTIONS, database_requested, overrides, shared_options
 from oidcsetup.errors import UsageError
-
-# What a login sends depends on these: the provider, the client, Matomo's redirect URI.
-# `oidcsetup login` takes the same ones (it is the interactive form of `check --login`).
-SHARED = (
-    "issuer",
-    "preset",
-    "client_id",
-    "matomo_url",
-    "scopes",
-    "userinfo_id",
-    "redirect_uri_override",
-)
 
 
 @click.command(
@@ -41,7 +29,7 @@ OIDCSETUP_LOGIN_PASSWORD (never on the command line). The client secret comes fr
 profile's client.secret reference and is never printed.
 """,
 )
-@shared_options(*SHARED)
+@shared_options(*LOGIN_OPTIONS)
 @click.option(
     "--config",
     "config_path",

@@ -8,9 +8,8 @@ from typing import Any
 import click
 
 from oidcsetup.cli.context import AppContext
-from oidcsetup.cli.options import overrides, shared_options
+from oidcsetup.cli.options import algorithm_option, overrides, shared_options
 from oidcsetup.cli.providerside import report_findings, report_secret, secret_json
-from oidcsetup.cli.secret import algorithm_option
 from oidcsetup.errors import ExitCode, FindingsError
 from oidcsetup.providers.authelia.model import SUPPORTED_VERSIONS
 

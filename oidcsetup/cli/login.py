@@ -7,10 +7,9 @@ from typing import Any
 
 import click
 
-from oidcsetup.cli.check import SHARED
 from oidcsetup.cli.context import AppContext
-from oidcsetup.cli.options import overrides, shared_options
-from oidcsetup.cli.secret import prompt_client_secret
+from oidcsetup.cli.options import LOGIN_OPTIONS, overrides, shared_options
+from oidcsetup.cli.prompts import prompt_client_secret
 from oidcsetup.errors import ExitCode, UsageError
 
 
@@ -37,7 +36,7 @@ Exit codes: 0 the login worked and Matomo can read the user; 1 the login failed;
 4 the provider could not be reached.
 """,
 )
-@shared_options(*SHARED)
+@shared_options(*LOGIN_OPTIONS)
 @click.option("--no-browser", is_flag=True, help="Print the URL instead of opening a browser.")
 @click.option(
     "--headless",
@@ -98,9 +97,7 @@ def login_command(
     check_secret_given(settings)
     mode = "headless" if headless else "no-browser" if no_browser else "browser"
     if headless and not redirect_uri:
-        from oidcsetup.apps.matomo.redirect import redirect_uris
-
-        redirect_uri = redirect_uris(integration.matomo)[0]
+        redirect_uri = integration.redirect_uris[0]
     test_user = test_user_from_env() if headless else None
     endpoints = login_endpoints(integration, app.network)
 

@@ -70,6 +70,19 @@ _SHARED: dict[str, tuple[str, str, str, str]] = {
 _CHOICES: dict[str, tuple[str, ...]] = {"plugin": ("loginoidc", "rebeloidc")}
 
 
+# What a login sends depends on these: the provider, the client, Matomo's redirect URI.
+# `check` and `login` take the same ones (`login` is the interactive form of `check --login`).
+LOGIN_OPTIONS = (
+    "issuer",
+    "preset",
+    "client_id",
+    "matomo_url",
+    "scopes",
+    "userinfo_id",
+    "redirect_uri_override",
+)
+
+
 def shared_option(name: str) -> Callable[[F], F]:
     key, flag, envvar, help_text = _SHARED[name]
     del key
@@ -135,3 +148,25 @@ def database_requested(use_db: bool, from_config: object) -> bool:
     ctx = click.get_current_context()
     dsn_on_command_line = ctx.get_parameter_source("dsn") is ParameterSource.COMMANDLINE
     return use_db or dsn_on_command_line or bool(from_config)
+
+
+ALGORITHM_CHOICES = (
+    "pbkdf2-sha512",
+    "pbkdf2-sha384",
+    "pbkdf2-sha256",
+    "pbkdf2-sha224",
+    "pbkdf2-sha1",
+    "argon2id",
+)
+
+
+def algorithm_option(help_text: str) -> Callable[[F], F]:
+    """``--algorithm``: the Authelia digest format (``secret hash`` and ``gen authelia``)."""
+    return click.option(
+        "--algorithm",
+        type=click.Choice(ALGORITHM_CHOICES),
+        default="pbkdf2-sha512",
+        show_default=True,
+        envvar="OIDCSETUP_DIGEST_ALGORITHM",
+        help=help_text,
+    )

@@ -4,46 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from oidcsetup.cli.context import AppContext
+from oidcsetup.cli.options import algorithm_option
+from oidcsetup.cli.prompts import prompt_client_secret
 from oidcsetup.constants import SECRET_ENV
 from oidcsetup.errors import SecretError
 from oidcsetup.secretref import secret_from_text
-
-ALGORITHM_CHOICES = (
-    "pbkdf2-sha512",
-    "pbkdf2-sha384",
-    "pbkdf2-sha256",
-    "pbkdf2-sha224",
-    "pbkdf2-sha1",
-    "argon2id",
-)
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def algorithm_option(help_text: str) -> Callable[[F], F]:
-    """``--algorithm``: the Authelia digest format (``secret hash`` and ``gen authelia``)."""
-    return click.option(
-        "--algorithm",
-        type=click.Choice(ALGORITHM_CHOICES),
-        default="pbkdf2-sha512",
-        show_default=True,
-        envvar="OIDCSETUP_DIGEST_ALGORITHM",
-        help=help_text,
-    )
-
-
-def prompt_client_secret(confirm: bool = False) -> str:
-    """The client secret from a hidden prompt on stderr (the caller checks for a terminal)."""
-    return str(
-        click.prompt("Client secret", hide_input=True, confirmation_prompt=confirm, err=True)
-    )
 
 
 def read_secret(*, confirm: bool) -> tuple[str, str]:
