@@ -103,6 +103,24 @@ class Integration:
     matomo: MatomoApp = field(default_factory=MatomoApp)
     authelia: AutheliaOptions = field(default_factory=AutheliaOptions)
 
+    @property
+    def redirect_uris(self) -> tuple[str, ...]:
+        """The redirect URI(s) the app side computes from its settings: the one value both
+        sides share. A provider side reads them here, never from an app module (the app's rule
+        is ``apps/matomo/redirect.redirect_uris``). UsageError when the app's URL is unknown.
+        """
+        from oidcsetup.apps.matomo.redirect import redirect_uris
+
+        return redirect_uris(self.matomo)
+
+    @property
+    def jwt_access_tokens(self) -> bool:
+        """The app side decodes the access token as a JWT (RebelOIDC), so the provider side must
+        issue JWT access tokens (the app's plugin description, ``apps/matomo/plugins.py``)."""
+        from oidcsetup.apps.matomo.plugins import plugin_named
+
+        return plugin_named(self.matomo.plugin).requires_jwt_access_token
+
 
 # Profile table -> (dataclass attribute on Integration, field name mapping profile key -> field).
 # The profile's key names are the user-facing ones (README, "Profile format").

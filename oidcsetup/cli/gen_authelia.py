@@ -129,10 +129,7 @@ def gen_authelia_command(
     integration = app.integration(values)
     secret = obtain_client_secret(integration, secret_file=secret_file, base_dir=app.profile.parent)
     digest = hash_secret(secret.value, algorithm)
-    from oidcsetup.apps.matomo.plugins import plugin_named
-
-    jwt = plugin_named(integration.matomo.plugin).requires_jwt_access_token
-    entry = build_client_entry(integration, digest, jwt_access_tokens=jwt)
+    entry = build_client_entry(integration, digest, jwt_access_tokens=integration.jwt_access_tokens)
     findings = validate_entry(entry.values, entry.version, notes=entry.notes)
 
     merge = None

@@ -1,8 +1,8 @@
 """What every ``gen <provider>`` command shares: the Integration and the URIs the app computed,
 findings on stderr, and the client secret's report (never its value unless asked).
 
-A provider package never imports an app package (docs/architecture.md): the command computes the
-redirect URIs here, from ``oidcsetup.apps.matomo.redirect``, and passes them in.
+A provider package never imports an app package (docs/architecture.md): the redirect URIs come
+from the Integration (``Integration.redirect_uris``, computed by the app side) and are passed in.
 """
 
 from __future__ import annotations
@@ -49,11 +49,10 @@ def provider_inputs(
     app: AppContext, values: Mapping[str, Any], post_logout_redirect_uri: str | None = None
 ) -> ProviderInputs:
     """The Integration (flags and environment over the profile) and the app's URIs."""
-    from oidcsetup.apps.matomo.plugins import plugin_named
-    from oidcsetup.apps.matomo.redirect import check_redirect_uri, matomo_base_url, redirect_uris
+    from oidcsetup.apps.matomo.redirect import check_redirect_uri, matomo_base_url
 
     integration = app.integration(dict(values))
-    uris = redirect_uris(integration.matomo)
+    uris = integration.redirect_uris
     app_url = matomo_base_url(integration.matomo.url) if integration.matomo.url else None
     if post_logout_redirect_uri:
         post: tuple[str, ...] = (
@@ -61,8 +60,7 @@ def provider_inputs(
         )
     else:
         post = (app_url,) if app_url else ()
-    jwt = plugin_named(integration.matomo.plugin).requires_jwt_access_token
-    return ProviderInputs(integration, uris, post, app_url, jwt)
+    return ProviderInputs(integration, uris, post, app_url, integration.jwt_access_tokens)
 
 
 def report_findings(app: AppContext, findings: Iterable[Finding]) -> None:

@@ -55,7 +55,6 @@ def register_command(
     userinfo, the scopes and the client name. What the provider granted is compared with what
     was asked: a difference with which Matomo's login fails is an error (exit 3).
     """
-    from oidcsetup.apps.matomo.redirect import redirect_uris
     from oidcsetup.register import (
         check_registration,
         delete_registration,
@@ -72,7 +71,7 @@ def register_command(
         report = delete_registration(app.network, plan, app.profile)
         _render(app, report, show_secrets, plan)
         return
-    uris = redirect_uris(integration.matomo)
+    uris = integration.redirect_uris
     if check_only:
         report = check_registration(integration, uris, app.network, plan)
     else:

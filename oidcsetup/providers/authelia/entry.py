@@ -48,7 +48,7 @@ def build_client_entry(
 ) -> ClientEntry:
     """The client entry for ``integration`` in its Authelia version, with ``digest`` as secret.
 
-    ``redirect_uris`` defaults to what the Matomo app computes from ``integration.matomo``.
+    ``redirect_uris`` defaults to the ones the app side computed (``integration.redirect_uris``).
     ``jwt_access_tokens``: the app decodes the access token as a JWT (RebelOIDC), so Authelia
     signs it (``access_token_signed_response_alg: RS256``, 4.38+; its default ``none`` issues
     opaque tokens, reference section 8); 4.37 cannot, which ``validate_entry`` reports.
@@ -56,9 +56,7 @@ def build_client_entry(
     """
     model = model_for(integration.authelia.version)
     if redirect_uris is None:
-        from oidcsetup.apps.matomo.redirect import redirect_uris as matomo_redirect_uris
-
-        redirect_uris = matomo_redirect_uris(integration.matomo)
+        redirect_uris = integration.redirect_uris
     client = integration.client
     options = integration.authelia
     canonical: dict[str, Any] = {
