@@ -116,3 +116,22 @@ def test_a_provider_importing_an_app_module_is_caught(
         "provider module oidcsetup.providers.authelia.entry imports app module "
         "oidcsetup.apps.matomo.redirect.redirect_uris",
     ]
+
+
+def test_the_registry_lists_every_app_and_provider_package_and_their_commands_load() -> None:
+    """A package under apps/ or providers/ without its registry line (or a line whose command
+    does not load) fails here: the registry is how the gen and apply groups find them."""
+    import importlib
+
+    import click
+
+    from oidcsetup.registry import APPS, PROVIDERS, apply_commands, gen_commands
+
+    for kind, listed in (("apps", APPS), ("providers", PROVIDERS)):
+        packages = {p.name for p in (PACKAGE / kind).iterdir() if (p / "__init__.py").exists()}
+        assert packages == {side.name for side in listed}, kind
+        for side in listed:
+            importlib.import_module(side.package)
+    for target, _help in [*gen_commands().values(), *apply_commands().values()]:
+        module, attribute = target.split(":")
+        assert isinstance(getattr(importlib.import_module(module), attribute), click.Command)

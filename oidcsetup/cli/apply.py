@@ -5,17 +5,11 @@ from __future__ import annotations
 import click
 
 from oidcsetup.cli.lazy import LazyGroup
+from oidcsetup.registry import apply_commands
 
-APPLY_COMMANDS = {
-    "glewlwyd": "oidcsetup.cli.apply_glewlwyd:apply_glewlwyd_command",
-    "lemonldap": "oidcsetup.cli.apply_lemonldap:apply_lemonldap_command",
-    "matomo": "oidcsetup.cli.apply_matomo:apply_matomo_command",
-}
-APPLY_HELP = {
-    "glewlwyd": "Apply the client to Glewlwyd through its admin API: a plan, then the write.",
-    "lemonldap": "Apply the relying party to LemonLDAP::NG's configuration: a plan, then the write.",
-    "matomo": "Apply the Login OIDC settings to Matomo: a plan, then the write.",
-}
+# One entry per app and provider that can be applied (oidcsetup/registry.py).
+APPLY_COMMANDS = {name: target for name, (target, _) in apply_commands().items()}
+APPLY_HELP = {name: text for name, (_, text) in apply_commands().items()}
 
 
 @click.group(

@@ -5,33 +5,17 @@ from __future__ import annotations
 import click
 
 from oidcsetup.cli.lazy import LazyGroup
+from oidcsetup.registry import gen_commands
 
-GEN_COMMANDS = {
-    "authelia": "oidcsetup.cli.gen_authelia:gen_authelia_command",
-    "authentik": "oidcsetup.cli.gen_authentik:gen_authentik_command",
-    "dex": "oidcsetup.cli.gen_dex:gen_dex_command",
-    "glewlwyd": "oidcsetup.cli.gen_glewlwyd:gen_glewlwyd_command",
-    "kanidm": "oidcsetup.cli.gen_kanidm:gen_kanidm_command",
-    "lemonldap": "oidcsetup.cli.gen_lemonldap:gen_lemonldap_command",
-    "keycloak": "oidcsetup.cli.gen_keycloak:gen_keycloak_command",
-    "matomo": "oidcsetup.cli.gen_matomo:gen_matomo_command",
-    "loginoidc": "oidcsetup.cli.gen_matomo:gen_matomo_command",
-    "redirect-uris": "oidcsetup.cli.gen_matomo:gen_redirect_uris_command",
-}
-
-
-GEN_HELP = {
-    "authelia": "Authelia's OpenID Connect client entry for Matomo (paste it or --merge it).",
-    "authentik": "authentik's blueprint (OAuth2 provider + application) for Matomo; print, write or merge.",
-    "dex": "Dex's staticClients entry for Matomo (secretEnv, never a plaintext secret).",
-    "glewlwyd": "Glewlwyd's client JSON for Matomo (for POST /api/client/).",
-    "kanidm": "The kanidm system oauth2 commands that register Matomo in Kanidm.",
-    "lemonldap": "LemonLDAP::NG's relying party for Matomo (configuration JSON and lemonldap-ng-cli).",
-    "keycloak": "Keycloak's client (ClientRepresentation JSON) for Matomo, and the kcadm.sh commands.",
-    "matomo": "The Login OIDC plugin's settings for this integration.",
-    "loginoidc": "The Login OIDC plugin's settings (alias of gen matomo).",
-    "redirect-uris": "The redirect URI(s) the provider and Matomo must both use.",
-}
+# One entry per app and provider (oidcsetup/registry.py), then what both sides must agree on.
+_REDIRECT_URIS = (
+    "oidcsetup.cli.gen_matomo:gen_redirect_uris_command",
+    "The redirect URI(s) the provider and Matomo must both use.",
+)
+GEN_COMMANDS = {name: target for name, (target, _) in gen_commands().items()}
+GEN_COMMANDS["redirect-uris"] = _REDIRECT_URIS[0]
+GEN_HELP = {name: text for name, (_, text) in gen_commands().items()}
+GEN_HELP["redirect-uris"] = _REDIRECT_URIS[1]
 
 
 @click.group(
