@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from oidcsetup.apps.matomo.configfile import MatomoConfig
+from oidcsetup.apps.matomo.current import read_matomo
 from oidcsetup.apps.matomo.database import MatomoDatabase
 from oidcsetup.apps.matomo.database.dsn import DbSettings
 from oidcsetup.apps.matomo.safety import (
@@ -22,7 +23,6 @@ from oidcsetup.apps.matomo.safety import (
     plugin_installs,
     superuser_rail,
 )
-from oidcsetup.cli.check import read_matomo
 from oidcsetup.verify.probes.matomo import probe_matomo_state
 from tests.cli import run
 from tests.support.mariadb import APP_PASSWORD, APP_USER, MariaDB

@@ -1,0 +1,86 @@
+"""The Login OIDC settings a Matomo has in place, as Matomo resolves them (for ``check``):
+the database's rows, then config.ini.php's ``[LoginOIDC]`` on top (the file wins), with what
+could be checked about the plugin's install and a ``${NAME}`` secret reference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from oidcsetup.errors import UsageError
+
+if TYPE_CHECKING:
+    from oidcsetup.verify.expected import MatomoCurrent
+
+
+def read_matomo(
+    config_path: Path | None,
+    use_db: bool,
+    dsn: str | None,
+    from_config: Path | None,
+    secret_as_env: str | None = None,
+) -> MatomoCurrent:
+    """Login OIDC settings as Matomo resolves them: database rows, then config.ini.php on top.
+
+    With the database, also whether the plugin is installed (apps/matomo/safety.py); with
+    ``secret_as_env``, whether the file still holds ``${NAME}`` as clientSecret.
+    """
+    from oidcsetup.apps.matomo.configfile import MatomoConfig
+    from oidcsetup.verify.expected import MatomoCurrent
+
+    values: dict[str, str] = {}
+    sources: list[str] = []
+    findings: list[Any] = []
+    checked: list[str] = []
+    config_file = config_path or from_config
+    config = MatomoConfig.load(config_file) if config_file else None
+    if use_db:
+        from oidcsetup.apps.matomo.database import MatomoDatabase
+        from oidcsetup.apps.matomo.database.dsn import resolve_db_settings
+        from oidcsetup.apps.matomo.safety import install_findings, plugin_installs
+
+        settings = resolve_db_settings(dsn=dsn, from_config=from_config, config_path=config_path)
+        with MatomoDatabase.connect(settings) as database:
+            values.update(database.read_settings())
+            state = config.plugin_state() if config is not None else None
+            installs = plugin_installs(database, state, config.path if config else None)
+            findings += install_findings(installs, pending=False)
+            checked += [
+                f"{i.plugin} is active, Matomo installs it on its next page load"
+                if i.problem == "install-pending"
+                else f"{i.plugin} is installed (table {i.table})"
+                for i in installs
+            ]
+        sources.append(f"database {settings.where}")
+    # The config file wins over the database in Matomo: --config's, else the --from-config file
+    # the connection came from (it is that Matomo's config.ini.php).
+    if config is not None:
+        values.update(config.current_settings())
+        sources.append(f"config file {config_file}")
+        if secret_as_env:
+            from oidcsetup.apps.matomo.settings import SECRET_SETTING, EnvRef
+            from oidcsetup.apps.matomo.settings import secret_reference_drift as drift
+
+            held = config.login_oidc_values().get(SECRET_SETTING)
+            found = drift(
+                {SECRET_SETTING: EnvRef(secret_as_env)},
+                held.decoded if held is not None else None,
+                held is not None and held.is_env_reference,
+            )
+            if held is not None:
+                checked.append(f"clientSecret is still ${{{secret_as_env}}}")
+            if found is not None:
+                findings.append(found)
+    elif secret_as_env:
+        raise UsageError(
+            "--secret-as-env checks config.ini.php: give --config PATH",
+            hint="the database cannot hold an environment reference",
+        )
+    general = None
+    if config is not None:  # [General] decides the URL Matomo builds (offline redirect rule)
+        from oidcsetup.apps.matomo.redirect import GeneralSettings
+
+        general = GeneralSettings.from_document(config.document, f"[General] of {config.path}")
+    return MatomoCurrent(
+        " + ".join(sources), values, tuple(findings), tuple(checked), general=general
+    )
