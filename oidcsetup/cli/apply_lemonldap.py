@@ -13,8 +13,8 @@ from oidcsetup.cli.providerside import (
     post_logout_option,
     provider_inputs,
     report_secret,
-    secret_file_option,
     secret_json,
+    secret_options,
     stop_on_errors,
 )
 
@@ -46,8 +46,7 @@ LemonLDAP::NG would refuse.
     "client_id", "client_name", "matomo_url", "scopes", "redirect_uri_override", "plugin"
 )
 @post_logout_option
-@secret_file_option
-@click.option("--show-secrets", is_flag=True, help="Show secrets in the plan.")
+@secret_options("Show secrets in the plan.")
 @click.pass_obj
 def apply_lemonldap_command(
     app: AppContext,

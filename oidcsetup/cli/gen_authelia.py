@@ -9,7 +9,13 @@ import click
 
 from oidcsetup.cli.context import AppContext
 from oidcsetup.cli.options import algorithm_option, overrides, shared_options
-from oidcsetup.cli.providerside import report_findings, report_secret, secret_json
+from oidcsetup.cli.providerside import (
+    merge_options,
+    report_findings,
+    report_secret,
+    secret_json,
+    secret_options,
+)
 from oidcsetup.errors import ExitCode, FindingsError
 from oidcsetup.providers.authelia.model import SUPPORTED_VERSIONS
 
@@ -65,21 +71,8 @@ Exit status: 0 ok or in sync, 1 failure, 2 usage error, 3 the entry breaks a rul
     help="How long a remembered consent lasts, e.g. '1 week' or '1y'.",
 )
 @algorithm_option("Digest format for client_secret.")
-@click.option(
-    "--merge",
-    "merge_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Insert or update the client in this Authelia configuration.yml (backup kept).",
-)
-@click.option("--dry-run", is_flag=True, help="With --merge: show the diff, write nothing.")
-@click.option(
-    "--secret-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Where a generated secret is kept (default ./<client_id>.secret).",
-)
-@click.option("--show-secrets", is_flag=True, help="Also print the plaintext client secret.")
+@merge_options("Insert or update the client in this Authelia configuration.yml (backup kept).")
+@secret_options("Also print the plaintext client secret.")
 @click.option(
     "--keep-backups",
     type=click.IntRange(min=1),

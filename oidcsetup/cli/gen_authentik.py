@@ -10,11 +10,13 @@ import click
 from oidcsetup.cli.context import AppContext
 from oidcsetup.cli.options import overrides, shared_options
 from oidcsetup.cli.providerside import (
+    merge_options,
+    output_option,
     provider_inputs,
     report_file_merge,
     report_secret,
-    secret_file_option,
     secret_json,
+    secret_options,
     stop_on_errors,
 )
 
@@ -55,25 +57,12 @@ authentik's schema.
     default=None,
     help="Write client_secret as `!Env NAME`: authentik reads it from its environment.",
 )
-@click.option(
-    "--output",
-    "output_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the blueprint to this file (mode 0600; backup of an existing one).",
+@output_option("Write the blueprint to this file (mode 0600; backup of an existing one).")
+@merge_options(
+    "Add or replace our two entries in this blueprint, keeping the rest (backup kept).",
+    "With --merge/--output: show the diff, write nothing.",
 )
-@click.option(
-    "--merge",
-    "merge_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Add or replace our two entries in this blueprint, keeping the rest (backup kept).",
-)
-@click.option(
-    "--dry-run", is_flag=True, help="With --merge/--output: show the diff, write nothing."
-)
-@secret_file_option
-@click.option("--show-secrets", is_flag=True, help="Put the secret in what is printed too.")
+@secret_options("Put the secret in what is printed too.")
 @click.pass_obj
 def gen_authentik_command(
     app: AppContext,

@@ -9,7 +9,12 @@ import click
 
 from oidcsetup.cli.context import AppContext
 from oidcsetup.cli.options import overrides, shared_options
-from oidcsetup.cli.providerside import provider_inputs, report_file_merge, stop_on_errors
+from oidcsetup.cli.providerside import (
+    merge_options,
+    provider_inputs,
+    report_file_merge,
+    stop_on_errors,
+)
 
 
 @click.command(
@@ -44,14 +49,7 @@ Exit status: 0 ok or in sync, 1 failure, 2 usage error, 3 a value Dex would refu
     show_envvar=True,
     help="Also write postLogoutRedirectURIs (Dex releases from 2026-04 with RP-initiated logout).",
 )
-@click.option(
-    "--merge",
-    "merge_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Add or update the client in this Dex config file, keeping the rest (backup kept).",
-)
-@click.option("--dry-run", is_flag=True, help="With --merge: show the diff, write nothing.")
+@merge_options("Add or update the client in this Dex config file, keeping the rest (backup kept).")
 @click.pass_obj
 def gen_dex_command(
     app: AppContext,

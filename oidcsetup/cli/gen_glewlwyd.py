@@ -11,10 +11,11 @@ import click
 from oidcsetup.cli.context import AppContext
 from oidcsetup.cli.options import overrides, shared_options
 from oidcsetup.cli.providerside import (
+    output_option,
     provider_inputs,
     report_secret,
-    secret_file_option,
     secret_json,
+    secret_options,
     stop_on_errors,
 )
 
@@ -33,15 +34,8 @@ Exit status: 0 ok, 1 failure, 2 usage error, 3 a value Glewlwyd would refuse.
 """,
 )
 @shared_options("client_id", "client_name", "matomo_url", "scopes", "redirect_uri_override")
-@click.option(
-    "--output",
-    "output_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the client JSON, secret included, to this file (mode 0600).",
-)
-@secret_file_option
-@click.option("--show-secrets", is_flag=True, help="Show the secret in the JSON on stdout.")
+@output_option("Write the client JSON, secret included, to this file (mode 0600).")
+@secret_options("Show the secret in the JSON on stdout.")
 @click.pass_obj
 def gen_glewlwyd_command(
     app: AppContext,

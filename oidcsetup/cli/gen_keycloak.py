@@ -10,11 +10,12 @@ import click
 from oidcsetup.cli.context import AppContext
 from oidcsetup.cli.options import overrides, shared_options
 from oidcsetup.cli.providerside import (
+    output_option,
     post_logout_option,
     provider_inputs,
     report_secret,
-    secret_file_option,
     secret_json,
+    secret_options,
     stop_on_errors,
 )
 
@@ -47,15 +48,8 @@ Exit status: 0 ok, 1 failure, 2 usage error, 3 the client breaks a rule of Keycl
     default=None,
     help="The realm for the kcadm.sh commands (default: taken from --issuer .../realms/REALM).",
 )
-@click.option(
-    "--output",
-    "output_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the ClientRepresentation, secret included, to this file (mode 0600).",
-)
-@secret_file_option
-@click.option("--show-secrets", is_flag=True, help="Put the secret in the JSON on stdout too.")
+@output_option("Write the ClientRepresentation, secret included, to this file (mode 0600).")
+@secret_options("Put the secret in the JSON on stdout too.")
 @click.pass_obj
 def gen_keycloak_command(
     app: AppContext,

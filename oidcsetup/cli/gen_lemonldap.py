@@ -13,8 +13,8 @@ from oidcsetup.cli.providerside import (
     post_logout_option,
     provider_inputs,
     report_secret,
-    secret_file_option,
     secret_json,
+    secret_options,
     stop_on_errors,
 )
 
@@ -38,8 +38,7 @@ Exit status: 0 ok, 1 failure, 2 usage error, 3 a value LemonLDAP::NG would refus
     "client_id", "client_name", "matomo_url", "scopes", "redirect_uri_override", "plugin"
 )
 @post_logout_option
-@secret_file_option
-@click.option("--show-secrets", is_flag=True, help="Show the client secret in the JSON.")
+@secret_options("Show the client secret in the JSON.")
 @click.pass_obj
 def gen_lemonldap_command(
     app: AppContext,

@@ -7,9 +7,10 @@ from the Integration (``Integration.redirect_uris``, computed by the app side) a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from oidcsetup.cli.context import AppContext
     from oidcsetup.findings import Finding
     from oidcsetup.integration import Integration
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -141,15 +144,48 @@ def report_secret(app: AppContext, secret: Any, show: bool, dry_run: bool, gets:
         out.info(f"client secret (for Matomo only): {secret.value}")
 
 
-def secret_file_option(func: Any) -> Any:
-    from pathlib import Path
+def secret_options(show_secrets_help: str) -> Callable[[F], F]:
+    """``--secret-file`` (where a generated secret is kept) and ``--show-secrets``."""
 
+    def decorate(func: F) -> F:
+        func = click.option("--show-secrets", is_flag=True, help=show_secrets_help)(func)
+        return click.option(
+            "--secret-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Where a generated secret is kept (default ./<client_id>.secret).",
+        )(func)
+
+    return decorate
+
+
+def output_option(help_text: str) -> Callable[[F], F]:
+    """``--output PATH``: write the artefact to a file (``output_path``)."""
     return click.option(
-        "--secret-file",
+        "--output",
+        "output_path",
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
-        help="Where a generated secret is kept (default ./<client_id>.secret).",
-    )(func)
+        help=help_text,
+    )
+
+
+def merge_options(
+    merge_help: str, dry_run_help: str = "With --merge: show the diff, write nothing."
+) -> Callable[[F], F]:
+    """``--merge PATH`` (``merge_path``: a file the user keeps, updated in place) and ``--dry-run``."""
+
+    def decorate(func: F) -> F:
+        func = click.option("--dry-run", is_flag=True, help=dry_run_help)(func)
+        return click.option(
+            "--merge",
+            "merge_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help=merge_help,
+        )(func)
+
+    return decorate
 
 
 def report_file_merge(
