@@ -40,6 +40,14 @@ from oidcsetup.errors import ApplyError, InputError
 DEFAULT_KEEP_BACKUPS = 5
 """Backups of one file kept by default (older ones are removed after a successful write)."""
 
+
+def default_backup_dir() -> Path:
+    """Where the backups of a database or an API write go unless ``--backup-dir`` says
+    (a config file's go beside it): ``$XDG_STATE_HOME/oidcsetup/backups``."""
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "oidcsetup" / "backups"
+
+
 # The UTC stamp in a backup's name (seconds, or microseconds for database backups) and the
 # counter that follows it when several backups share a stamp.
 _STAMP_RE = re.compile(r"(\d{8}T\d{6}(?:\d{6})?Z)(?:-(\d+))?")

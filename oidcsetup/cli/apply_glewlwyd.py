@@ -14,8 +14,8 @@ from oidcsetup.cli.options import overrides, shared_options
 from oidcsetup.cli.providerside import (
     provider_inputs,
     report_secret,
-    secret_file_option,
     secret_json,
+    secret_options,
     stop_on_errors,
 )
 
@@ -73,8 +73,7 @@ error, 3 drift found by --check or a value Glewlwyd would not honour, 4 Glewlwyd
     "Default: ~/.local/state/oidcsetup/backups.",
 )
 @shared_options("client_id", "client_name", "matomo_url", "scopes", "redirect_uri_override")
-@secret_file_option
-@click.option("--show-secrets", is_flag=True, help="Show secrets in the plan.")
+@secret_options("Show secrets in the plan.")
 @click.pass_obj
 def apply_glewlwyd_command(
     app: AppContext,
@@ -88,8 +87,8 @@ def apply_glewlwyd_command(
     **shared: Any,
 ) -> None:
     """Apply the client to Glewlwyd through its admin API: a plan, then the write."""
-    from oidcsetup.cli.apply_matomo import default_backup_dir
     from oidcsetup.errors import UsageError
+    from oidcsetup.fileio import default_backup_dir
     from oidcsetup.providers.glewlwyd.adminapi import admin_session, api_root
 
     if dry_run and check:

@@ -7,7 +7,6 @@ The JSON document of ``--json`` is described in docs/apply.md.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,16 +18,11 @@ from oidcsetup.cli.context import AppContext
 from oidcsetup.cli.options import database_requested
 from oidcsetup.cli.prompts import prompt_client_secret, prompt_database_password
 from oidcsetup.errors import UsageError, ValidationError
-from oidcsetup.fileio import DEFAULT_KEEP_BACKUPS
+from oidcsetup.fileio import DEFAULT_KEEP_BACKUPS, default_backup_dir
 
 if TYPE_CHECKING:
     from oidcsetup.apps.matomo.apply import ApplyOptions, ApplyReport
     from oidcsetup.apps.matomo.database import MatomoDatabase
-
-
-def default_backup_dir() -> Path:
-    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(state) / "oidcsetup" / "backups"
 
 
 EPILOG = """\b

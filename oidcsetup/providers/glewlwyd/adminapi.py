@@ -109,7 +109,7 @@ class GlewlwydAdmin:
         self._headers: dict[str, str] = {"Accept": "application/json"}
 
     def _send(self, method: str, path: str, body: Any = None) -> httpx.Response:
-        from oidcsetup.login import send
+        from oidcsetup.verify.oauth import send
 
         kwargs: dict[str, Any] = {"headers": dict(self._headers)}
         if body is not None:
@@ -215,7 +215,7 @@ def admin_session(
     root: str, credentials: AdminCredentials, network: NetworkOptions
 ) -> Iterator[GlewlwydAdmin]:
     """An admin session (logged in), closed on exit. Network failures raise exit 4."""
-    from oidcsetup.login import http_client
+    from oidcsetup.verify.oauth import http_client
 
     with http_client(network) as client:
         admin = GlewlwydAdmin(client, root, network)
