@@ -105,15 +105,19 @@ class ConfigFileTarget:
 
     path: Path
     activate: bool = False  # also add LoginOIDC to Plugins[]
-    document: MatomoConfig = field(init=False)
     # Set by plan()/write(): ${NAME} references kept over a plain value, the activation.
     kept_references: tuple[str, ...] = field(init=False, default=())
     activation: Activation | None = field(init=False, default=None)
+    _document: MatomoConfig | None = field(init=False, default=None, repr=False)
 
-    def __post_init__(self) -> None:
-        from oidcsetup.apps.matomo.configfile import MatomoConfig
+    @property
+    def document(self) -> MatomoConfig:
+        """The file as read the first time it was needed (a restore reads it itself)."""
+        if self._document is None:
+            from oidcsetup.apps.matomo.configfile import MatomoConfig
 
-        self.document = MatomoConfig.load(self.path)
+            self._document = MatomoConfig.load(self.path)
+        return self._document
 
     @property
     def label(self) -> str:
