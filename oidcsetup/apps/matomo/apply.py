@@ -25,6 +25,7 @@ from oidcsetup.fileio import DEFAULT_KEEP_BACKUPS
 
 if TYPE_CHECKING:
     from oidcsetup.apps.matomo.configfile import MatomoConfig
+    from oidcsetup.apps.matomo.database import MatomoDatabase
     from oidcsetup.apps.matomo.database.links import LinkResult
     from oidcsetup.apps.matomo.plan import Plan
     from oidcsetup.apps.matomo.settings import SettingValue
@@ -320,7 +321,7 @@ def _unknown_settings(
 
 
 def _superuser_rail(
-    report: ApplyReport, db: Any, link_results: list[LinkResult], force: bool
+    report: ApplyReport, db: MatomoDatabase | None, link_results: list[LinkResult], force: bool
 ) -> None:
     """disableSuperuser refuses the OIDC login of super users; one with no usable password
     (created by OIDC signup) would then be locked out (apps/matomo/safety.py)."""
@@ -380,7 +381,7 @@ def write_apply(
         report.plans[report.plans.index(plan)] = result.plan
         written.insert(0, result.to_json())
         if result.written:
-            done.append(f"{_kind(target)} (backup {result.backup})")
+            done.append(f"{target.kind} (backup {result.backup})")
     report.targets.extend(written)
     config = targets.config
     if config is not None and config.activation is not None:
@@ -390,10 +391,6 @@ def write_apply(
 
 def _lowest_precedence_first(report: ApplyReport) -> Iterator[tuple[SettingsTarget, Plan]]:
     yield from reversed(report._planned)
-
-
-def _kind(target: SettingsTarget) -> str:
-    return "database" if isinstance(target, DatabaseTarget) else "config file"
 
 
 # --- restoring -----------------------------------------------------------------------------------

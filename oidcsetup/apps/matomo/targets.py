@@ -57,6 +57,11 @@ class SettingsTarget(Protocol):
     """One place Matomo reads the Login OIDC settings from."""
 
     @property
+    def kind(self) -> str:
+        """What it is, in a message: "config file", "database"."""
+        ...
+
+    @property
     def label(self) -> str:
         """Where, in a message: ``config.ini.php [LoginOIDC]``, ``matomo.matomo_plugin_setting``."""
         ...
@@ -118,6 +123,10 @@ class ConfigFileTarget:
 
             self._document = MatomoConfig.load(self.path)
         return self._document
+
+    @property
+    def kind(self) -> str:
+        return "config file"
 
     @property
     def label(self) -> str:
@@ -185,6 +194,10 @@ class DatabaseTarget:
     and closes it)."""
 
     db: MatomoDatabase
+
+    @property
+    def kind(self) -> str:
+        return "database"
 
     @property
     def label(self) -> str:
