@@ -144,30 +144,27 @@ def report_secret(app: AppContext, secret: Any, show: bool, dry_run: bool, gets:
         out.info(f"client secret (for Matomo only): {secret.value}")
 
 
+def file_option(flag: str, dest: str, help_text: str) -> Callable[[F], F]:
+    """An option naming a file (not a folder), ``None`` when not given."""
+    return click.option(
+        flag, dest, type=click.Path(dir_okay=False, path_type=Path), default=None, help=help_text
+    )
+
+
 def secret_options(show_secrets_help: str) -> Callable[[F], F]:
     """``--secret-file`` (where a generated secret is kept) and ``--show-secrets``."""
 
     def decorate(func: F) -> F:
         func = click.option("--show-secrets", is_flag=True, help=show_secrets_help)(func)
-        return click.option(
-            "--secret-file",
-            type=click.Path(dir_okay=False, path_type=Path),
-            default=None,
-            help="Where a generated secret is kept (default ./<client_id>.secret).",
-        )(func)
+        where = "Where a generated secret is kept (default ./<client_id>.secret)."
+        return file_option("--secret-file", "secret_file", where)(func)
 
     return decorate
 
 
 def output_option(help_text: str) -> Callable[[F], F]:
     """``--output PATH``: write the artefact to a file (``output_path``)."""
-    return click.option(
-        "--output",
-        "output_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help=help_text,
-    )
+    return file_option("--output", "output_path", help_text)
 
 
 def merge_options(
@@ -177,13 +174,7 @@ def merge_options(
 
     def decorate(func: F) -> F:
         func = click.option("--dry-run", is_flag=True, help=dry_run_help)(func)
-        return click.option(
-            "--merge",
-            "merge_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            default=None,
-            help=merge_help,
-        )(func)
+        return file_option("--merge", "merge_path", merge_help)(func)
 
     return decorate
 
