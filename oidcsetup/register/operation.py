@@ -270,9 +270,10 @@ def _auth_method_probed(
     method = [d for d in differences if d.field == "token_endpoint_auth_method"]
     if not method:
         return differences
-    from oidcsetup.checks import probe_client_auth, target_from
     from oidcsetup.discovery import discover
-    from oidcsetup.login import http_client
+    from oidcsetup.verify.expected import target_from
+    from oidcsetup.verify.oauth import http_client
+    from oidcsetup.verify.probes.client_auth import probe_client_auth
 
     result = discover(integration.provider.issuer or "", network, check_keys=False)
     raw = result.metadata.raw if result.metadata is not None else {}
