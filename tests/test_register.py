@@ -148,6 +148,28 @@ def test_rerun_updates_in_place_keeping_the_rotated_token(
 
 
 @pytest.mark.provider
+def test_the_plugin_from_the_environment_decides_the_redirect_uri(
+    reg_provider: RunningProvider, tmp_path: Path
+) -> None:
+    """OIDCSETUP_PLUGIN (like --plugin) reaches register: RebelOIDC's callback is registered,
+    and the plugin is saved with the rest, so that a later --check asks the same."""
+    profile = _profile(tmp_path, reg_provider.issuer)
+    env: dict[str, str | None] = {
+        "OIDCSETUP_REGISTRATION_TOKEN": TOKEN,
+        "OIDCSETUP_ISSUER": None,
+        "OIDCSETUP_PLUGIN": "rebeloidc",
+    }
+    result = run(["--json", "--profile", str(profile), "register"], env=env)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["granted"]["redirect_uris"] == [
+        MATOMO + "/index.php?module=RebelOIDC&action=callback&provider=oidc"
+    ]
+    assert tomllib.loads(profile.read_text())["app"]["matomo"]["plugin"] == "rebeloidc"
+    check = _run(profile, "--check", token=None)  # no OIDCSETUP_PLUGIN now
+    assert check.exit_code == 0, check.stderr
+
+
+@pytest.mark.provider
 def test_change_behind_our_back_is_drift(steady_provider: RunningProvider, tmp_path: Path) -> None:
     profile = _profile(tmp_path, steady_provider.issuer)
     document = json.loads(_run(profile).stdout)

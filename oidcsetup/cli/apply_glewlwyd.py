@@ -72,7 +72,9 @@ error, 3 drift found by --check or a value Glewlwyd would not honour, 4 Glewlwyd
     help="Where the previous client is saved (mode 0600). "
     "Default: ~/.local/state/oidcsetup/backups.",
 )
-@shared_options("client_id", "client_name", "matomo_url", "scopes", "redirect_uri_override")
+@shared_options(
+    "client_id", "client_name", "matomo_url", "scopes", "redirect_uri_override", "plugin"
+)
 @secret_options("Show secrets in the plan.")
 @click.pass_obj
 def apply_glewlwyd_command(

@@ -42,7 +42,13 @@ authentik's schema.
 """,
 )
 @shared_options(
-    "issuer", "client_id", "client_name", "matomo_url", "scopes", "redirect_uri_override"
+    "issuer",
+    "client_id",
+    "client_name",
+    "matomo_url",
+    "scopes",
+    "redirect_uri_override",
+    "plugin",
 )
 @click.option(
     "--slug",

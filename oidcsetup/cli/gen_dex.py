@@ -33,7 +33,13 @@ Exit status: 0 ok or in sync, 1 failure, 2 usage error, 3 a value Dex would refu
 """,
 )
 @shared_options(
-    "issuer", "client_id", "client_name", "matomo_url", "scopes", "redirect_uri_override"
+    "issuer",
+    "client_id",
+    "client_name",
+    "matomo_url",
+    "scopes",
+    "redirect_uri_override",
+    "plugin",
 )
 @click.option(
     "--secret-env",

@@ -33,7 +33,9 @@ stdout masks it unless --show-secrets.
 Exit status: 0 ok, 1 failure, 2 usage error, 3 a value Glewlwyd would refuse.
 """,
 )
-@shared_options("client_id", "client_name", "matomo_url", "scopes", "redirect_uri_override")
+@shared_options(
+    "client_id", "client_name", "matomo_url", "scopes", "redirect_uri_override", "plugin"
+)
 @output_option("Write the client JSON, secret included, to this file (mode 0600).")
 @secret_options("Show the secret in the JSON on stdout.")
 @click.pass_obj

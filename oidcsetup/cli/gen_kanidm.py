@@ -27,7 +27,13 @@ Exit status: 0 ok, 1 failure, 2 usage error, 3 a value Kanidm would refuse.
 """,
 )
 @shared_options(
-    "issuer", "client_id", "client_name", "matomo_url", "scopes", "redirect_uri_override"
+    "issuer",
+    "client_id",
+    "client_name",
+    "matomo_url",
+    "scopes",
+    "redirect_uri_override",
+    "plugin",
 )
 @click.option(
     "--group",

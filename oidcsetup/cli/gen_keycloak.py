@@ -38,7 +38,13 @@ Exit status: 0 ok, 1 failure, 2 usage error, 3 the client breaks a rule of Keycl
 """,
 )
 @shared_options(
-    "issuer", "client_id", "client_name", "matomo_url", "scopes", "redirect_uri_override"
+    "issuer",
+    "client_id",
+    "client_name",
+    "matomo_url",
+    "scopes",
+    "redirect_uri_override",
+    "plugin",
 )
 @post_logout_option
 @click.option(

@@ -34,7 +34,7 @@ Exit codes: 0 registered (or in sync), 1 failure (the provider refused), 2 usage
 3 drift (--check) or a registration Matomo cannot log in with, 4 provider unreachable.
 """,
 )
-@shared_options("issuer", "client_name", "scopes", "matomo_url", "redirect_uri_override")
+@shared_options("issuer", "client_name", "scopes", "matomo_url", "redirect_uri_override", "plugin")
 @click.option(
     "--check", "check_only", is_flag=True, help="Read the registration back; exit 3 on drift."
 )
@@ -50,7 +50,8 @@ def register_command(
 ) -> None:
     """Register Matomo's client at the provider (RFC 7591), check, update or delete it (RFC 7592).
 
-    The client is registered with exactly what Login OIDC needs: Matomo's redirect URI,
+    The client is registered with exactly what Matomo's login plugin needs (Login OIDC or
+    RebelOIDC, --plugin): the plugin's redirect URI,
     client_secret_post, the authorization_code grant, the code response type, unsigned
     userinfo, the scopes and the client name. What the provider granted is compared with what
     was asked: a difference with which Matomo's login fails is an error (exit 3).
@@ -145,7 +146,7 @@ def _render(app: AppContext, report: RegistrationReport, show_secrets: bool, pla
         out.text(f"  client_secret: {report.stored.client_secret}")
         out.text(f"  registration_access_token: {report.stored.registration_access_token}")
     if report.in_sync:
-        out.text("  in sync: the provider holds exactly what Login OIDC needs")
+        out.text("  in sync: the provider holds exactly what the login plugin needs")
 
 
 def _display(value: Any) -> str:

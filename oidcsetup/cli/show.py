@@ -77,6 +77,7 @@ Examples:
     "matomo_url",
     "userinfo_id",
     "redirect_uri_override",
+    "plugin",
 )
 @click.option(
     "--authelia-version",

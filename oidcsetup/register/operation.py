@@ -377,6 +377,7 @@ def profile_values(integration: Integration, asked: Mapping[str, Any]) -> dict[s
         "client.scopes": list(integration.client.scopes),
         "app.matomo.url": matomo.url,
         "app.matomo.redirect_uri_override": matomo.redirect_uri_override,
+        "app.matomo.plugin": matomo.plugin,  # its callback is the redirect URI registered
     }
 
 
