@@ -226,26 +226,46 @@ def test_the_printed_cli_commands_build_what_apply_writes(
     assert {k: written_by_cli[k] for k in extras} == {k: as_stored(defaults[k]) for k in extras}
 
 
+def client_auth(portal: RealProvider, want: str, timeout: float = 30.0) -> dict[str, Any]:
+    """The client-auth probe of ``check`` once it has the status ``want`` (the portal rereads
+    its configuration within checkTime, 1 s here)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        probe = probes(check(portal))["client-auth"]
+        if probe["status"] == want or time.monotonic() > deadline:
+            return probe
+        time.sleep(0.5)
+
+
 def test_check_names_the_fields_lemonldap_ng_cli_changed_behind_our_back(
-    throwaway: Callable[[str], Path],
+    portal: RealProvider,
 ) -> None:
-    ini = throwaway("first")
-    conf = ini.parent / "conf"
+    """The real CLI changes our relying party in the RUNNING portal's configuration: --check
+    names the fields (secret masked), and the portal really refuses our secret, as the drift
+    says it will; apply puts it back and the portal takes the secret again."""
+    from tests.support.lemonldap import lemonldap_cli_missing_reason, run_lemonldap_cli
+
+    reason = lemonldap_cli_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    ini, conf = portal.extra["ini"], portal.workdir / "conf"
     assert apply(conf).exit_code == 0
+    assert client_auth(portal, "pass")["status"] == "pass"
     rp = f"oidcRPMetaDataOptions/{CLIENT}"
     cli(
         ini,
-        f"{CLI_PATH} -yes 1 addKey {rp} oidcRPMetaDataOptionsUserInfoSignAlg RS256"
-        f" {rp} oidcRPMetaDataOptionsRequirePKCE 1",
+        f"{CLI_PATH} -yes 1 addKey {rp} oidcRPMetaDataOptionsClientSecret changed-behind-our-back"
+        f" {rp} oidcRPMetaDataOptionsUserInfoSignAlg RS256",
     )
 
     drift = apply(conf, "--check")
     assert drift.exit_code == 3, drift.stdout
     changes = {c["path"]: (c["old"], c["new"]) for c in json.loads(drift.stdout)["changes"]}
     assert changes == {
+        f"{rp}/oidcRPMetaDataOptionsClientSecret": ("********", "********"),
         f"{rp}/oidcRPMetaDataOptionsUserInfoSignAlg": ("RS256", None),
-        f"{rp}/oidcRPMetaDataOptionsRequirePKCE": ("1", 0),
     }
+    assert "changed-behind-our-back" not in drift.stdout + drift.stderr
     human = run(
         ["apply", "lemonldap", "--conf-dir", str(conf), "--client-id", CLIENT,
          "--matomo-url", MATOMO, "--check"],
@@ -253,11 +273,12 @@ def test_check_names_the_fields_lemonldap_ng_cli_changed_behind_our_back(
     )  # fmt: skip
     assert human.exit_code == 3
     assert f"{rp}/oidcRPMetaDataOptionsUserInfoSignAlg: 'RS256' -> None" in human.stdout
+    refused = client_auth(portal, "fail")
+    assert refused["code"] == "client-secret-wrong", refused
 
     assert apply(conf).exit_code == 0
     assert apply(conf, "--check").exit_code == 0
+    assert client_auth(portal, "pass")["status"] == "pass"
     # LemonLDAP::NG's own CLI reads back what apply wrote
-    from tests.support.lemonldap import run_lemonldap_cli
-
-    got = run_lemonldap_cli(ini, f"{CLI_PATH} get {rp}/oidcRPMetaDataOptionsRequirePKCE")
-    assert got.returncode == 0 and got.stdout.strip().endswith("= 0"), got.stdout + got.stderr
+    got = run_lemonldap_cli(ini, f"{CLI_PATH} get {rp}/oidcRPMetaDataOptionsIDTokenSignAlg")
+    assert got.returncode == 0 and got.stdout.strip().endswith("= RS256"), got.stdout + got.stderr
