@@ -73,6 +73,16 @@ def register_command(
         _render(app, report, show_secrets, plan)
         return
     uris = integration.redirect_uris
+    if integration.jwt_access_tokens:
+        # RFC 7591 has no metadata asking for JWT access tokens (docs/rebeloidc.md).
+        app.output.warn(
+            "the login plugin (RebelOIDC) decodes the access token as a JWT, and a registration "
+            "cannot ask the provider for JWT access tokens: an opaque one fails Matomo's login "
+            'with "Invalid JWT token format."',
+            hint="make the provider issue JWT access tokens for this client (LemonLDAP::NG: "
+            "oidcRPMetaDataOptionsAccessTokenJWT = 1 in its manager), see docs/rebeloidc.md",
+            code="registration-jwt-access-token",
+        )
     if check_only:
         report = check_registration(integration, uris, app.network, plan)
     else:
