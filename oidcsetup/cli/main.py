@@ -275,7 +275,7 @@ def cli(
     ca_bundle: str | None,
     insecure: bool,
 ) -> None:
-    """Wire an OpenID Connect provider to Matomo's Login OIDC plugin, correctly the first time.
+    """Wire an OpenID Connect provider to Matomo (Login OIDC or RebelOIDC), correctly the first time.
 
     One integration profile (oidcsetup.toml) drives every command, so the provider side
     (Authelia's client entry) and the app side (Matomo's settings) always agree.
