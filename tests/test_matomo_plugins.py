@@ -315,3 +315,33 @@ def test_detection_reads_the_active_plugin() -> None:
     assert choose_plugin(None, tables={"m_rebeloidc_provider"}, prefix="m_").plugin is REBEL_OIDC
     with pytest.raises(UsageError, match="both Login OIDC and RebelOIDC are active"):
         choose_plugin(None, active=["LoginOIDC", "RebelOIDC"])
+
+
+def test_gen_authelia_merge_keeps_the_old_plugin_uri_until_the_switch_is_done(
+    tmp_path: Path,
+) -> None:
+    import yaml
+
+    config = tmp_path / "configuration.yml"
+    config.write_text("identity_providers:\n  oidc:\n    hmac_secret: 'abc'\n    clients: []\n")
+    env = {"OIDCSETUP_CLIENT_SECRET": "a" * 40}
+    args = ["gen", "authelia", "--matomo-url", "https://m.example.com", "--merge", str(config)]
+    old = "https://m.example.com/index.php?module=LoginOIDC&action=callback&provider=oidc"
+    new = old.replace("LoginOIDC", "RebelOIDC")
+
+    def uris() -> list[str]:
+        clients = yaml.safe_load(config.read_text())["identity_providers"]["oidc"]["clients"]
+        return list(clients[0]["redirect_uris"])
+
+    assert run(args, env=env).exit_code == 0
+    assert uris() == [old]
+    switching = run([*args, "--plugin", "rebeloidc"], env=env)
+    assert switching.exit_code == 0, switching.stderr
+    assert uris() == [new, old]
+    assert f"kept redirect URI {old} (Login OIDC)" in switching.stderr
+    assert "access_token_signed_response_alg: 'RS256'" in config.read_text()
+    again = run([*args, "--plugin", "rebeloidc"], env=env)
+    assert "in sync" in again.stdout  # idempotent while switching
+    done = run([*args, "--plugin", "rebeloidc", "--drop-old-redirect-uris"], env=env)
+    assert done.exit_code == 0, done.stderr
+    assert uris() == [new]

@@ -105,3 +105,19 @@ def test_roles_and_permissions_come_from_both_tokens() -> None:
     assert reading.error is None
     assert reading.roles("matomo") == ["a", "b", "c"]
     assert reading.permissions() == [("1", "view")]
+
+
+def test_verdicts_name_rebeloidcs_own_failure() -> None:
+    from oidcsetup.apps.matomo.tokendecode import judge_tokens
+
+    opaque = judge_tokens("Zm9vYmFy", jwt({"sub": "x"}), client_id="matomo")
+    assert not opaque.ok and opaque.code == "access-token-not-jwt"
+    assert '"Invalid JWT token format."' in opaque.message
+    unreadable = judge_tokens(jwt({"name": "what?>>~"}), None, client_id="matomo")
+    assert unreadable.code == "token-payload-unreadable"
+    role = judge_tokens(jwt({"roles": ["a"]}), None, client_id="m", allowed_role="b")
+    assert role.code == "allowed-role-missing"
+    perms = judge_tokens(jwt({"sub": "x"}), None, client_id="m", fine_grained_permissions=True)
+    assert perms.code == "permission-claim-missing"
+    good = judge_tokens(jwt({"roles": ["b"]}), jwt({"sub": "x"}), client_id="m", allowed_role="b")
+    assert good.ok and good.code == "tokens-jwt"

@@ -82,6 +82,12 @@ Exit status: 0 ok or in sync, 1 failure, 2 usage error, 3 the entry breaks a rul
     show_envvar=True,
     help="With --merge: backups of configuration.yml kept beside it (older ones removed).",
 )
+@click.option(
+    "--drop-old-redirect-uris",
+    is_flag=True,
+    help="With --merge: drop the other Matomo plugin's redirect URI that is otherwise kept "
+    "while Matomo switches from Login OIDC to RebelOIDC (or back).",
+)
 @click.pass_obj
 def gen_authelia_command(
     app: AppContext,
@@ -95,6 +101,7 @@ def gen_authelia_command(
     secret_file: Path | None,
     show_secrets: bool,
     keep_backups: int,
+    drop_old_redirect_uris: bool,
     **shared: Any,
 ) -> None:
     """Generate Authelia's OpenID Connect client entry for Matomo (paste it or --merge it)."""
@@ -122,7 +129,16 @@ def gen_authelia_command(
     integration = app.integration(values)
     secret = obtain_client_secret(integration, secret_file=secret_file, base_dir=app.profile.parent)
     digest = hash_secret(secret.value, algorithm)
-    entry = build_client_entry(integration, digest, jwt_access_tokens=integration.jwt_access_tokens)
+    from oidcsetup.apps.matomo.plugins import plugin_named
+    from oidcsetup.apps.matomo.redirect import switch_partners
+
+    uris = integration.redirect_uris
+    if merge_path is not None and not drop_old_redirect_uris:
+        plugin = plugin_named(integration.matomo.plugin)
+        uris += _switch_in_progress(app, merge_path, integration, uris, plugin, switch_partners)
+    entry = build_client_entry(
+        integration, digest, uris, jwt_access_tokens=integration.jwt_access_tokens
+    )
     findings = validate_entry(entry.values, entry.version, notes=entry.notes)
 
     merge = None
@@ -203,6 +219,33 @@ def gen_authelia_command(
         f"{merge.action} {where}{kept}" + (f"; previous file saved as {backup}" if backup else "")
     )
     out.info("restart Authelia to load the new client configuration")
+
+
+def _switch_in_progress(
+    app: AppContext,
+    merge_path: Path,
+    integration: Any,
+    uris: tuple[str, ...],
+    plugin: Any,
+    switch_partners: Any,
+) -> tuple[str, ...]:
+    """The other plugin's redirect URI the entry already has: kept while Matomo switches."""
+    from oidcsetup.providers.authelia.merge import existing_client
+
+    existing = existing_client(
+        merge_path, integration.authelia.version, integration.client.client_id
+    )
+    held = (existing or {}).get("redirect_uris") or []
+    partners = switch_partners(uris, plugin)
+    kept = tuple(u for u in held if isinstance(u, str) and u in partners and u not in uris)
+    for uri in kept:
+        app.output.warn(
+            f"kept redirect URI {uri} ({partners[uri]}) beside {plugin.title}'s: Matomo is "
+            "switching plugins (oidcsetup migrate matomo)",
+            hint="once the switch is done, run gen authelia --merge --drop-old-redirect-uris",
+            code="switch-redirect-kept",
+        )
+    return kept
 
 
 def _shown_entry(entry: dict[str, Any], show: bool) -> dict[str, Any]:

@@ -50,6 +50,24 @@ def redirect_uris(matomo: MatomoApp) -> tuple[str, ...]:
     return (matomo_base_url(matomo.url) + "index.php?" + plugin.callback_query,)
 
 
+def switch_partners(uris: tuple[str, ...], plugin: MatomoPlugin) -> dict[str, str]:
+    """The other plugins' callback URIs for the same Matomo -> their plugin's title.
+
+    While a Matomo moves from one login plugin to the other (``migrate matomo``), the provider
+    keeps the old plugin's redirect URI registered beside the new one.
+    """
+    from oidcsetup.apps.matomo.plugins import PLUGINS
+
+    partners: dict[str, str] = {}
+    for uri in uris:
+        if plugin.callback_query not in uri:
+            continue
+        for other in PLUGINS.values():
+            if other is not plugin:
+                partners[uri.replace(plugin.callback_query, other.callback_query)] = other.title
+    return partners
+
+
 def _split_checked(url: str, what: str) -> tuple[str, str, str, str, str]:
     text = url.strip()
     if not text:

@@ -146,3 +146,82 @@ def read_token_response(access_token: str, id_token: str | None) -> TokenReading
         for token in tokens:  # array_merge: the id_token's keys win
             claims.update(token.payload or {})
     return TokenReading(tuple(tokens), claims)
+
+
+@dataclass(frozen=True)
+class TokenVerdict:
+    """What ``check`` says about a real login's tokens for a plugin that decodes them."""
+
+    ok: bool
+    code: str
+    message: str
+    hint: str | None = None
+    claims_read: tuple[str, ...] = ()  # the token claims the callback reads (names only)
+
+
+def judge_tokens(
+    access_token: str,
+    id_token: str | None,
+    *,
+    client_id: str,
+    allowed_role: str = "",
+    fine_grained_permissions: bool = False,
+    provider_hint: str | None = None,
+) -> TokenVerdict:
+    """RebelOIDC's verdict on a token response, in its own words, before anyone logs in.
+
+    ``provider_hint`` says how to make this provider issue JWT access tokens (Authelia's
+    ``access_token_signed_response_alg``, LemonLDAP::NG's ``oidcRPMetaDataOptionsAccessTokenJWT``).
+    The userinfo endpoint's acceptance of the same access token is the caller's to prove (the
+    login called it).
+    """
+    reading = read_token_response(access_token, id_token)
+    failed = reading.error
+    if failed is not None:
+        if failed.error == "Invalid JWT token format.":
+            return TokenVerdict(
+                False,
+                "access-token-not-jwt" if failed.what == "access token" else "id-token-not-jwt",
+                f"the provider issues an opaque {failed.what} (not a JWT): RebelOIDC's callback "
+                'decodes it and every login fails with "Invalid JWT token format."',
+                provider_hint
+                or "make the provider issue JWT access tokens for this client, or use the "
+                "Login OIDC plugin (--plugin loginoidc)",
+            )
+        return TokenVerdict(
+            False,
+            "token-payload-unreadable",
+            f"RebelOIDC cannot read the {failed.what}'s payload: {failed.error}; every login "
+            "fails on it",
+            "RebelOIDC 5.1.6 decodes JWT payloads with PHP's base64_decode, which does not know "
+            "the base64url alphabet: claims whose encoding holds - or _ break it (e.g. non-ASCII "
+            "names, ?, > or ~ in claim values); keep such claims out of the tokens, or use the "
+            "Login OIDC plugin",
+        )
+    if allowed_role and allowed_role not in reading.roles(client_id):
+        return TokenVerdict(
+            False,
+            "allowed-role-missing",
+            f"the tokens do not list the role {allowed_role!r} (realm_access.roles, "
+            f"resource_access.{client_id}.roles, roles): RebelOIDC refuses this user",
+            "give the test user the role at the provider and release it in the tokens, or "
+            "change allowedRole",
+        )
+    if fine_grained_permissions and not reading.permissions():
+        return TokenVerdict(
+            False,
+            "permission-claim-missing",
+            "fineGrainedPermissions is on but the tokens hold no usable matomo-permission-path "
+            "(/matomo/<idSite>/<view|write|admin>): RebelOIDC removes all of this user's site "
+            "access at login",
+            "release matomo-permission-path in the access token or id_token, or turn "
+            "fineGrainedPermissions off",
+        )
+    read = ["access token (JWT)"] + (["id_token"] if id_token else [])
+    return TokenVerdict(
+        True,
+        "tokens-jwt",
+        "the access token is a JWT RebelOIDC can decode"
+        + (" (and so is the id_token)" if id_token else ""),
+        claims_read=tuple(read),
+    )

@@ -477,6 +477,21 @@ class _Planner:
         return f"kept {name}: {shown}, a reference you chose; oidcsetup cannot check its value"
 
 
+def existing_client(path: Path, version: str, client_id: str) -> dict[str, Any] | None:
+    """The client ``client_id`` as the file holds it now (None when absent), read-only."""
+    path = Path(path)
+    parsed = yt.parse_text(_read(path), str(path))
+    id_key = model_for(version).key_name("client_id")
+    data: Any = parsed.data
+    for name in _SECTIONS:
+        data = data.get(name) if isinstance(data, Mapping) else None
+    for item in data if isinstance(data, list) else ():
+        if isinstance(item, Mapping) and str(item.get(id_key, "")) == client_id:
+            found: dict[str, Any] = _plain(item)
+            return found
+    return None
+
+
 def _entry_after(path: Path, after: str, entry: ClientEntry) -> tuple[dict[str, Any], Any]:
     """Our client as the merged text holds it (templates as written) and its composed node."""
     try:
