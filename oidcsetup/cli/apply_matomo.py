@@ -197,7 +197,8 @@ def _run(
         if use_db:
             db = _connect(app, dsn=dsn, from_config=from_config, config_path=config_path)
         if restore is not None:
-            report = _restore(restore, config_path, db, options)
+            choice = _choose_plugin(app, integration_options, config_path or from_config, db)
+            report = _restore(restore, config_path, db, options, choice.plugin)
         else:
             report = _apply(
                 app,
@@ -244,7 +245,11 @@ def _connect(
 
 
 def _restore(
-    backup: Path, config_path: Path | None, db: MatomoDatabase | None, options: ApplyOptions
+    backup: Path,
+    config_path: Path | None,
+    db: MatomoDatabase | None,
+    options: ApplyOptions,
+    plugin: Any,
 ) -> ApplyReport:
     from oidcsetup.apps.matomo.apply import restore
     from oidcsetup.apps.matomo.targets import ConfigFileTarget, DatabaseTarget
@@ -252,7 +257,29 @@ def _restore(
     if db is not None:
         return restore(DatabaseTarget(db), backup, options)
     assert config_path is not None
-    return restore(ConfigFileTarget(config_path), backup, options)
+    return restore(ConfigFileTarget(config_path, plugin=plugin), backup, options)
+
+
+def _choose_plugin(
+    app: AppContext,
+    integration_options: dict[str, Any],
+    config_file: Path | None,
+    db: MatomoDatabase | None,
+) -> Any:
+    """The plugin to configure: the profile's (flag, env), else the one active in the target,
+    said on stderr; the database connection then reads and writes that plugin's rows."""
+    from oidcsetup.apps.matomo.configfile import MatomoConfig
+    from oidcsetup.apps.matomo.detect import choose_for_targets
+    from oidcsetup.cli.appside import settings_overrides
+
+    said = app.integration(settings_overrides(integration_options)).matomo.plugin
+    config = MatomoConfig.load(config_file) if config_file is not None and said is None else None
+    choice = choose_for_targets(said, config, db)
+    if choice.note:
+        app.output.info(choice.note)
+    if db is not None:
+        db.for_plugin(choice.plugin)
+    return choice
 
 
 def _apply(
@@ -271,13 +298,18 @@ def _apply(
     from oidcsetup.apps.matomo.targets import ConfigFileTarget, DatabaseTarget
 
     prompt = prompt_client_secret if sys.stdin.isatty() else None
+    choice = _choose_plugin(app, integration_options, config_path or from_config, db)
+    integration_options = {**integration_options, "plugin": choice.plugin.key}
     integration, desired, _ = build_settings(app, integration_options, secret_as_env, prompt)
     targets = MatomoTargets(
-        config=ConfigFileTarget(config_path, activate=activate) if config_path else None,
+        config=ConfigFileTarget(config_path, activate=activate, plugin=choice.plugin)
+        if config_path
+        else None,
         database=DatabaseTarget(db) if db is not None else None,
         from_config=from_config,
     )
     report = plan_apply(integration, desired, targets, options)
+    report.plugin["chosen"] = choice.to_json()
     if not options.write:
         return report
     if report.blocked:
@@ -323,10 +355,11 @@ def _render(
     if not no_changes:
         _render_outcome(app, report)
     config_state = report.plugin.get("config")
+    module = report.plugin.get("chosen", {}).get("module", "LoginOIDC")
     if config_state is not None and not config_state.get("activated") and not report.activation:
         out.warn(
-            "LoginOIDC is not in the config's Plugins[] list",
-            hint="add --activate, or run ./console plugin:activate LoginOIDC",
+            f"{module} is not in the config's Plugins[] list",
+            hint=f"add --activate, or run ./console plugin:activate {module}",
             code="plugin-not-activated",
         )
     if report.read_only:
@@ -359,6 +392,7 @@ def _warn_all(out: Any, report: ApplyReport) -> None:
 def _render_outcome(app: AppContext, report: ApplyReport) -> None:
     """What each target, link and activation came to (text mode; stderr)."""
     out = app.output
+    module = report.plugin.get("chosen", {}).get("module", "LoginOIDC")
     for plan, target in zip(report.plans, report.targets, strict=False):
         if plan.in_sync:
             out.info(f"{plan.target}: in sync, nothing to write")
@@ -388,9 +422,9 @@ def _render_outcome(app: AppContext, report: ApplyReport) -> None:
     if report.activation:
         act = report.activation
         if act.get("already_active"):
-            out.info("LoginOIDC is already in Plugins[]")
+            out.info(f"{module} is already in Plugins[]")
         else:
-            out.info(f"LoginOIDC activation: added to {', '.join(act.get('added_to', []))}")
+            out.info(f"{module} activation: added to {', '.join(act.get('added_to', []))}")
             out.info("  note: " + act.get("note", ""))
 
 

@@ -150,8 +150,10 @@ def plan_apply(
     In "dry-run" and "check" mode the report is complete; in "apply" mode hand it to
     :func:`write_apply` (after showing its plans).
     """
+    from oidcsetup.apps.matomo.plugins import plugin_named
     from oidcsetup.apps.matomo.settings import SECRET_SETTING, stored_form
 
+    plugin = plugin_named(integration.matomo.plugin)
     report = ApplyReport(mode=options.mode)
     config, database = targets.config, targets.database
     db = database.db if database is not None else None
@@ -178,13 +180,14 @@ def plan_apply(
         report.plugin["database"] = db.plugin_state().to_json()
         installs = plugin_installs(
             db,
-            source_config.plugin_state() if source_config is not None else None,
+            source_config.for_plugin(plugin).plugin_state() if source_config is not None else None,
             source_config.path if source_config is not None else None,
+            configured=plugin.module,
         )
         report.plugin["installs"] = [i.to_json() for i in installs]
         for finding in install_findings(installs):
             report.warnings.append(finding.to_json())
-        missing = [i for i in installs if i.plugin == "LoginOIDC" and not i.table_exists]
+        missing = [i for i in installs if i.plugin == plugin.module and not i.table_exists]
         if options.links and missing and missing[0].problem != "install-pending":
             blocker = missing[0].finding()
             assert blocker is not None
@@ -207,7 +210,7 @@ def plan_apply(
             names = ", ".join(o["setting"] for o in report.overridden)
             report.warn(
                 "config-overrides-database",
-                f"config.ini.php [LoginOIDC] sets {names} to other values than the database gets; "
+                f"config.ini.php [{plugin.module}] sets {names} to other values than the database gets; "
                 "Matomo uses the config file's values",
                 "apply to the config file too (--config PATH), or remove those keys from it",
             )
@@ -223,7 +226,11 @@ def plan_apply(
         current_secret = db_current.get(SECRET_SETTING)
     _setting_warnings(report, integration, desired, current_secret)
     if not options.prune:  # a typo'd key (clientsecret) is silently ignored by Matomo: say so
-        _unknown_settings(report, current)
+        _unknown_settings(report, current, plugin.setting_names)
+    if db is not None and isinstance(desired.get("initialIdSite"), str):
+        from oidcsetup.apps.matomo.settings import check_initial_site
+
+        check_initial_site(desired, db.site_ids())  # RebelOIDC's signup fails on an unknown site
 
     # Links (dry run first: the safety rail counts a super user linked in this same run).
     link_results = (
@@ -306,12 +313,12 @@ def _setting_warnings(
 
 
 def _unknown_settings(
-    report: ApplyReport, current: list[tuple[SettingsTarget, dict[str, str]]]
+    report: ApplyReport,
+    current: list[tuple[SettingsTarget, dict[str, str]]],
+    known: tuple[str, ...],
 ) -> None:
-    from oidcsetup.apps.matomo.settings import SETTING_NAMES
-
     for target, stored in current:
-        unknown = sorted(set(stored) - set(SETTING_NAMES))
+        unknown = sorted(set(stored) - set(known))
         if unknown:
             report.warn(
                 "unknown-setting",

@@ -11,9 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from oidcsetup.apps.matomo.plugins import DEFAULT_PLUGIN, PLUGINS, MatomoPlugin, plugin_named
 from oidcsetup.errors import UsageError
+
+if TYPE_CHECKING:
+    from oidcsetup.apps.matomo.configfile import MatomoConfig
+    from oidcsetup.apps.matomo.database import MatomoDatabase
 
 
 @dataclass(frozen=True)
@@ -98,3 +103,25 @@ def choose_plugin(
         "default",
         "neither Login OIDC nor RebelOIDC is active in the target: the default",
     )
+
+
+def choose_for_targets(
+    said: str | None, config: MatomoConfig | None, db: MatomoDatabase | None
+) -> PluginChoice:
+    """:func:`choose_plugin` with what the targets hold: the config file's effective Plugins[]
+    list (config.ini.php, else global.ini.php's), else the database's link tables."""
+    if said is not None:
+        return choose_plugin(said)
+    active = None
+    where = "config.ini.php"
+    if config is not None:
+        active = config.plugin_state().effective_plugins or ()
+        where = str(config.path)
+    tables = None
+    prefix = ""
+    if db is not None and config is None:
+        from oidcsetup.apps.matomo.safety import existing_tables
+
+        prefix = db.settings.prefix
+        tables = existing_tables(db, [prefix + p.provider_table for p in PLUGINS.values()])
+    return choose_plugin(None, active=active, active_where=where, tables=tables, prefix=prefix)

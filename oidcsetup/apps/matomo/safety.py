@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from oidcsetup.apps.matomo.plugins import PLUGINS
 from oidcsetup.apps.matomo.settings import SettingWarning
 
 if TYPE_CHECKING:
@@ -35,10 +36,7 @@ if TYPE_CHECKING:
     from oidcsetup.apps.matomo.database import MatomoDatabase
 
 # Plugin -> its link table (without prefix), created by the plugin's install step.
-PLUGIN_TABLES: dict[str, str] = {
-    "LoginOIDC": "loginoidc_provider",
-    "RebelOIDC": "rebeloidc_provider",
-}
+PLUGIN_TABLES: dict[str, str] = {p.module: p.provider_table for p in PLUGINS.values()}
 # The password Login OIDC's signup gives new users, "pre-hashed" so that it never matches.
 SIGNUP_PASSWORD = "(disallow password login)"
 
@@ -56,6 +54,7 @@ class PluginInstall:
     active: bool | None  # in the effective Plugins[] list; None: no config file was read
     recorded_installed: bool | None  # in the effective PluginsInstalled[] list
     config_path: Path | None = None
+    configured: bool = True  # the plugin this run configures (its table is needed)
 
     @property
     def problem(self) -> str | None:
@@ -63,7 +62,7 @@ class PluginInstall:
         if self.table_exists:
             return None
         if self.active is None:
-            return "table-missing" if self.plugin == "LoginOIDC" else None
+            return "table-missing" if self.configured else None
         if not self.active:
             return None
         return "not-installed" if self.recorded_installed else "install-pending"
@@ -128,12 +127,17 @@ def existing_tables(db: MatomoDatabase, names: Iterable[str]) -> set[str]:
 
 
 def plugin_installs(
-    db: MatomoDatabase, state: PluginState | None, config_path: Path | None = None
+    db: MatomoDatabase,
+    state: PluginState | None,
+    config_path: Path | None = None,
+    *,
+    configured: str = "LoginOIDC",
 ) -> list[PluginInstall]:
-    """Login OIDC's (and, when active, RebelOIDC's) installation.
+    """The configured plugin's installation (and the other OIDC plugin's, when active).
 
     ``state`` is the config file's plugin lists (``MatomoConfig.plugin_state()``); without it
-    only LoginOIDC's table is looked at, since whether RebelOIDC is active is unknown.
+    only the configured plugin's table is looked at, since whether the other is active is
+    unknown.
     """
     prefix = db.settings.prefix
     tables = {plugin: f"{prefix}{table}" for plugin, table in PLUGIN_TABLES.items()}
@@ -144,9 +148,13 @@ def plugin_installs(
         if state is not None:
             active = plugin in (state.effective_plugins or ())
             recorded = plugin in (state.effective_installed or ())
-        if plugin != "LoginOIDC" and not active:
+        if plugin != configured and not active:
             continue
-        result.append(PluginInstall(plugin, table, table in found, active, recorded, config_path))
+        result.append(
+            PluginInstall(
+                plugin, table, table in found, active, recorded, config_path, plugin == configured
+            )
+        )
     return result
 
 
@@ -169,7 +177,7 @@ def install_findings(
 @dataclass(frozen=True)
 class SuperUser:
     login: str
-    linked: bool  # has a Login OIDC link (loginoidc_provider)
+    linked: bool  # has a link in the configured plugin's table (loginoidc/rebeloidc_provider)
     password_usable: bool  # False: the signup's "(disallow password login)"
 
 
@@ -202,7 +210,7 @@ def has_signup_password(password_hash: str) -> bool:
 def super_users(db: MatomoDatabase) -> list[SuperUser]:
     """Every super user, whether linked to an OIDC subject, whether its password is usable."""
     table_user = db.settings.table("user")
-    link_table = f"{db.settings.prefix}loginoidc_provider"
+    link_table = f"{db.settings.prefix}{db.plugin.provider_table}"
     if link_table in existing_tables(db, [link_table]):
         sql = (
             f"SELECT u.`login`, u.`password`, COUNT(p.`user`) FROM {table_user} u "

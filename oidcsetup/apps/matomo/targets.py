@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from oidcsetup.apps.matomo.plugins import LOGIN_OIDC, MatomoPlugin
 from oidcsetup.fileio import DEFAULT_KEEP_BACKUPS, rotate_like
 
 if TYPE_CHECKING:
@@ -109,7 +110,8 @@ class ConfigFileTarget:
     use this parse (the write refuses when the file changed since)."""
 
     path: Path
-    activate: bool = False  # also add LoginOIDC to Plugins[]
+    activate: bool = False  # also add the plugin to Plugins[]
+    plugin: MatomoPlugin = LOGIN_OIDC  # whose section ([LoginOIDC] or [RebelOIDC]) is written
     # Set by plan()/write(): ${NAME} references kept over a plain value, the activation.
     kept_references: tuple[str, ...] = field(init=False, default=())
     activation: Activation | None = field(init=False, default=None)
@@ -121,7 +123,7 @@ class ConfigFileTarget:
         if self._document is None:
             from oidcsetup.apps.matomo.configfile import MatomoConfig
 
-            self._document = MatomoConfig.load(self.path)
+            self._document = MatomoConfig.load(self.path).for_plugin(self.plugin)
         return self._document
 
     @property
@@ -130,7 +132,7 @@ class ConfigFileTarget:
 
     @property
     def label(self) -> str:
-        return "config.ini.php [LoginOIDC]"
+        return f"config.ini.php [{self.plugin.module}]"
 
     def plan(self, desired: Mapping[str, SettingValue], *, prune: bool) -> TargetPlan:
         from oidcsetup.apps.matomo.configfile import apply_config
@@ -184,7 +186,9 @@ class ConfigFileTarget:
 
         del force, backup_dir
         # Only [LoginOIDC] is put back (what the plan shows); the rest of the file stays as it is.
-        restored = restore_config(self.path, backup, dry_run=not write, keep_backups=keep_backups)
+        restored = restore_config(
+            self.path, backup, dry_run=not write, keep_backups=keep_backups, plugin=self.plugin
+        )
         return TargetWrite(restored.plan, restored.written, restored.backup)
 
 
@@ -204,10 +208,8 @@ class DatabaseTarget:
         return self.db.target.removeprefix("db:")
 
     def plan(self, desired: Mapping[str, SettingValue], *, prune: bool) -> TargetPlan:
-        from oidcsetup.apps.matomo.settings import SETTING_NAMES
-
         current, plan = self.db.read_and_plan(
-            stored_settings(desired), prune=prune, known=SETTING_NAMES
+            stored_settings(desired), prune=prune, known=self.db.plugin.setting_names
         )
         return TargetPlan(current, plan)
 
@@ -220,12 +222,10 @@ class DatabaseTarget:
         backup_dir: Path | None,
         keep_backups: int = DEFAULT_KEEP_BACKUPS,
     ) -> TargetWrite:
-        from oidcsetup.apps.matomo.settings import SETTING_NAMES
-
         result = self.db.apply(
             stored_settings(desired),
             prune=prune,
-            known=SETTING_NAMES,
+            known=self.db.plugin.setting_names,
             backup_dir=backup_dir,
             expected=expected,  # the plan shown: anything else under the lock is refused
         )

@@ -16,7 +16,9 @@ from oidcsetup.fileio import atomic_write_bytes
 BACKUP_FORMAT = "oidcsetup-matomo-db-backup/1"
 
 
-def write_backup(settings: DbSettings, rows: Collection[StoredRow], directory: Path) -> Path:
+def write_backup(
+    settings: DbSettings, rows: Collection[StoredRow], directory: Path, plugin: str = PLUGIN
+) -> Path:
     """Save the plugin's rows to ``<dir>/matomo-db-<db>-<prefix>-<stamp>.json``, mode 0600."""
     directory = Path(directory)
     now = datetime.now(UTC)
@@ -27,7 +29,7 @@ def write_backup(settings: DbSettings, rows: Collection[StoredRow], directory: P
         "database": settings.database,
         "host": settings.unix_socket or f"{settings.host}:{settings.port}",
         "table": f"{settings.prefix}plugin_setting",
-        "plugin_name": PLUGIN,
+        "plugin_name": plugin,
         "user_login": "",
         "rows": [r.to_json() for r in rows],
     }
@@ -61,7 +63,7 @@ def read_backup(path: Path) -> list[StoredRow]:
     return load_backup(path).rows
 
 
-def load_backup(path: Path) -> Backup:
+def load_backup(path: Path, plugin: str = PLUGIN) -> Backup:
     """A backup written by ``write_backup`` (InputError for anything else)."""
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -74,9 +76,9 @@ def load_backup(path: Path) -> Backup:
             f"{path} is not an oidcsetup database backup (format {BACKUP_FORMAT} expected)",
             hint="a config-file backup is restored by copying it over config.ini.php",
         )
-    if document.get("plugin_name") != PLUGIN:
+    if document.get("plugin_name") != plugin:
         raise InputError(
-            f"{path} holds settings of plugin {document.get('plugin_name')!r}, not {PLUGIN}"
+            f"{path} holds settings of plugin {document.get('plugin_name')!r}, not {plugin}"
         )
     rows: list[StoredRow] = []
     for item in document.get("rows") or []:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from oidcsetup.apps.matomo.database.dsn import DbSettings
 from oidcsetup.apps.matomo.database.schema import SchemaInfo, probe_schema
+from oidcsetup.apps.matomo.plugins import LOGIN_OIDC, MatomoPlugin
 from oidcsetup.errors import ApplyError, InputError, UnreachableError
 
 if TYPE_CHECKING:
@@ -52,6 +53,15 @@ class DatabaseConnection:
         self.connection = connection
         self.statements = 0  # SQL round trips after the handshake (see the module docstring)
         self._schema: SchemaInfo | None = None
+        # The login plugin whose rows and link table this connection reads and writes.
+        self.plugin: MatomoPlugin = LOGIN_OIDC
+
+    def for_plugin(self, plugin: MatomoPlugin) -> Self:
+        """Read and write ``plugin``'s settings rows and link table from now on."""
+        if plugin is not self.plugin:
+            self.plugin = plugin
+            self._schema = None  # the provider table probed is the plugin's
+        return self
 
     # --- connection -------------------------------------------------------------------------
 

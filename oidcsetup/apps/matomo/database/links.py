@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from oidcsetup.apps.matomo.database.connection import DatabaseConnection
-from oidcsetup.apps.matomo.database.rows import PLUGIN
 from oidcsetup.errors import InputError, UsageError
 
 PROVIDER = "oidc"
@@ -58,15 +57,15 @@ class AccountLinks(DatabaseConnection):
             rows = self._query(
                 f"SELECT (SELECT COUNT(*) FROM {self.settings.table('plugin_setting')} "
                 "WHERE `plugin_name` = %s AND `user_login` = ''), "
-                f"(SELECT COUNT(*) FROM {self.settings.table('loginoidc_provider')} WHERE `provider` = %s)",
-                (PLUGIN, PROVIDER),
+                f"(SELECT COUNT(*) FROM {self.settings.table(self.plugin.provider_table)} WHERE `provider` = %s)",
+                (self.plugin.module, PROVIDER),
             )
             count, linked = int(rows[0][0]), int(rows[0][1])
         else:
             rows = self._query(
                 f"SELECT COUNT(*) FROM {self.settings.table('plugin_setting')} "
                 "WHERE `plugin_name` = %s AND `user_login` = ''",
-                (PLUGIN,),
+                (self.plugin.module,),
             )
             count = int(rows[0][0])
         return PluginState(
@@ -82,10 +81,15 @@ class AccountLinks(DatabaseConnection):
             )
         if not schema.has_provider_table:
             raise InputError(
-                f"table {self.settings.prefix}loginoidc_provider does not exist: the LoginOIDC plugin "
-                "was never activated",
-                hint="activate it first: ./console plugin:activate LoginOIDC",
+                f"table {self.settings.prefix}{self.plugin.provider_table} does not exist: the "
+                f"{self.plugin.module} plugin was never activated",
+                hint=f"activate it first: ./console plugin:activate {self.plugin.module}",
             )
+
+    def site_ids(self) -> set[int]:
+        """The ids of Matomo's sites (``<prefix>site``): RebelOIDC's initialIdSite must be one."""
+        rows = self._query(f"SELECT `idsite` FROM {self.settings.table('site')}")
+        return {int(row[0]) for row in rows}
 
     def user_info(self, login: str) -> tuple[bool, bool]:
         """(exists, is super user) for a Matomo login."""
@@ -107,7 +111,7 @@ class AccountLinks(DatabaseConnection):
         if not login or not subject:
             raise UsageError("--link needs LOGIN=SUBJECT, both non-empty")
         self._require_link_tables()
-        table = self.settings.table("loginoidc_provider")
+        table = self.settings.table(self.plugin.provider_table)
 
         def work() -> LinkResult:
             ctx = contextlib.nullcontext() if dry_run else self._transaction()

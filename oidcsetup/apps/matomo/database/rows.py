@@ -127,7 +127,7 @@ class SettingsReader(DatabaseConnection):
         collation), so what we read is what Matomo reads; names are then compared exactly, in
         Python, as PHP compares array keys.
         """
-        rows = self._query(self._select_rows_sql(for_update), (PLUGIN,))
+        rows = self._query(self._select_rows_sql(for_update), (self.plugin.module,))
         return [
             StoredRow(str(n), _text(v), int(j or 0), None if i is None else int(i))
             for n, v, j, i in rows

@@ -35,7 +35,7 @@ class SchemaInfo:
 def probe_schema(db: DatabaseConnection) -> SchemaInfo:
     """One query over information_schema; InputError when plugin_setting is missing."""
     prefix = db.settings.prefix
-    names = (f"{prefix}plugin_setting", f"{prefix}loginoidc_provider", f"{prefix}user")
+    names = (f"{prefix}plugin_setting", f"{prefix}{db.plugin.provider_table}", f"{prefix}user")
     rows = db._query(
         "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS "
         "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (%s, %s, %s)",

@@ -10,7 +10,6 @@ from typing import Any
 
 from oidcsetup.apps.matomo.database.backup import load_backup, write_backup
 from oidcsetup.apps.matomo.database.rows import (
-    PLUGIN,
     SettingsReader,
     StoredRow,
     check_names,
@@ -60,7 +59,7 @@ class SettingsWriter(SettingsReader):
             self._query(
                 f"DELETE FROM {table} WHERE `plugin_name` = %s AND `user_login` = '' "
                 f"AND BINARY `setting_name` IN ({marks})",
-                (PLUGIN, *names),
+                (self.plugin.module, *names),
             )
         if hook:
             hook("deleted")
@@ -69,7 +68,7 @@ class SettingsWriter(SettingsReader):
                 marks = ", ".join(["(%s, '', %s, %s, %s)"] * len(rows))
                 args: list[Any] = []
                 for row in rows:
-                    args += [PLUGIN, row.name, row.value, row.json_encoded]
+                    args += [self.plugin.module, row.name, row.value, row.json_encoded]
                 columns = (
                     "`plugin_name`, `user_login`, `setting_name`, `setting_value`, `json_encoded`"
                 )
@@ -77,7 +76,7 @@ class SettingsWriter(SettingsReader):
                 marks = ", ".join(["(%s, '', %s, %s)"] * len(rows))
                 args = []
                 for row in rows:
-                    args += [PLUGIN, row.name, row.value]
+                    args += [self.plugin.module, row.name, row.value]
                 columns = "`plugin_name`, `user_login`, `setting_name`, `setting_value`"
             self._query(f"INSERT INTO {table} ({columns}) VALUES {marks}", args)
         if hook:
@@ -118,7 +117,7 @@ class SettingsWriter(SettingsReader):
                 if plan.in_sync:
                     return ApplyResult(plan, written=False)
                 backup = (
-                    write_backup(self.settings, rows, backup_dir)
+                    write_backup(self.settings, rows, backup_dir, self.plugin.module)
                     if backup_dir is not None
                     else None
                 )
@@ -157,7 +156,7 @@ class SettingsWriter(SettingsReader):
                 if not self.schema().json_encoded:
                     new_rows = [replace(r, json_encoded=0) for r in saved]
                 previous = (
-                    write_backup(self.settings, rows, backup_dir)
+                    write_backup(self.settings, rows, backup_dir, self.plugin.module)
                     if backup_dir is not None
                     else None
                 )
@@ -169,7 +168,7 @@ class SettingsWriter(SettingsReader):
     def backup_rows(self, backup: Path, *, force: bool = False) -> list[StoredRow]:
         """The rows of ``backup``, refused (unless ``force``) when it was taken from another
         database or table prefix: restoring it would copy another Matomo's settings here."""
-        saved = load_backup(backup)
+        saved = load_backup(backup, self.plugin.module)
         table = f"{self.settings.prefix}plugin_setting"
         if (saved.database, saved.table) != (self.settings.database, table) and not force:
             raise InputError(
