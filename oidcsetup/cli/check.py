@@ -102,11 +102,14 @@ def check_command(
     from oidcsetup.verify.browser import test_user_from_env
 
     test_user = test_user_from_env() if do_login else None
+    integration = _with_plugin(app, integration, config_path or from_config)
     matomo: MatomoCurrent | None = None
     if config_path or use_db:
         from oidcsetup.apps.matomo.current import read_matomo
+        from oidcsetup.apps.matomo.plugins import plugin_named
 
-        matomo = read_matomo(config_path, use_db, dsn, from_config, secret_as_env)
+        plugin = plugin_named(integration.matomo.plugin)
+        matomo = read_matomo(config_path, use_db, dsn, from_config, secret_as_env, plugin)
     with app.output.spinner("checking"):
         report = run_checks(
             integration,
@@ -126,6 +129,22 @@ def check_command(
         render(app, report)
     if report.exit_code:
         raise click.exceptions.Exit(int(report.exit_code))
+
+
+def _with_plugin(app: AppContext, integration: Any, config_file: Path | None) -> Any:
+    """The Integration with its plugin: the profile's (flag, env), else the one active in
+    ``config_file`` (said on stderr), else Login OIDC."""
+    from dataclasses import replace
+
+    if integration.matomo.plugin is not None or config_file is None:
+        return integration
+    from oidcsetup.apps.matomo.configfile import MatomoConfig
+    from oidcsetup.apps.matomo.detect import choose_for_targets
+
+    choice = choose_for_targets(None, MatomoConfig.load(config_file), None)
+    if choice.note:
+        app.output.info(choice.note)
+    return replace(integration, matomo=replace(integration.matomo, plugin=choice.plugin.key))
 
 
 def render(app: AppContext, report: Any) -> None:

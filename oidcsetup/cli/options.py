@@ -80,6 +80,7 @@ LOGIN_OPTIONS = (
     "scopes",
     "userinfo_id",
     "redirect_uri_override",
+    "plugin",
 )
 
 

@@ -79,6 +79,10 @@ class LoginResult:
     userinfo_signed: bool
     userinfo_id: str
     scope: str | None  # what the token response says was granted
+    # The tokens themselves, for the probes that read them as a plugin does (RebelOIDC decodes
+    # them); bearer credentials: never in to_json, never printed.
+    access_token: str = field(default="", repr=False)
+    id_token: str | None = field(default=None, repr=False)
 
     @property
     def matomo_user(self) -> Any:
@@ -207,6 +211,8 @@ def run_login(
             userinfo_signed=userinfo.signed,
             userinfo_id=settings.userinfo_id,
             scope=scope if isinstance(scope, str) else None,
+            access_token=str(tokens["access_token"]),
+            id_token=id_token if isinstance(id_token, str) else None,
         )
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from oidcsetup.apps.matomo.plugins import plugin_named
 from oidcsetup.errors import ExitCode, OidcSetupError
 from oidcsetup.http import NetworkOptions
 from oidcsetup.integration import Integration, ProviderEndpoints
@@ -45,6 +46,7 @@ from oidcsetup.verify.probes.matomo import (
     probe_matomo_state,
 )
 from oidcsetup.verify.probes.redirect import confirm_redirect, probe_redirect_uri
+from oidcsetup.verify.probes.tokens import probe_access_token
 from oidcsetup.verify.result import ProbeResult, failed, skipped
 
 if TYPE_CHECKING:
@@ -214,6 +216,15 @@ def run_checks(
                 )
                 results[results.index(redirect)] = confirm_redirect(redirect, login_result)
             results.append(probe_claims(login_result, login_error, target))
+        token_probe = probe_access_token(
+            plugin_named(integration.matomo.plugin),
+            integration,
+            login_result,
+            login_error if login else None,
+            family,
+        )
+        if token_probe is not None:
+            results.append(token_probe)
     results.append(probe_matomo_settings(matomo, replace(profile_target, secret=secret)))
     results.append(
         probe_matomo_redirect(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from oidcsetup.apps.matomo.plugins import LOGIN_OIDC, MatomoPlugin, canonical
 from oidcsetup.errors import UsageError
 
 if TYPE_CHECKING:
@@ -19,11 +20,14 @@ def read_matomo(
     dsn: str | None,
     from_config: Path | None,
     secret_as_env: str | None = None,
+    plugin: MatomoPlugin = LOGIN_OIDC,
 ) -> MatomoCurrent:
     """Login OIDC settings as Matomo resolves them: database rows, then config.ini.php on top.
 
     With the database, also whether the plugin is installed (apps/matomo/safety.py); with
     ``secret_as_env``, whether the file still holds ``${NAME}`` as clientSecret.
+    ``plugin``'s section and rows are read; the values come back under Login OIDC's names
+    (``userInfoUrl`` as ``userinfoUrl``), the ones the probes compare (``plugins.canonical``).
     """
     from oidcsetup.apps.matomo.configfile import MatomoConfig
     from oidcsetup.verify.expected import MatomoCurrent
@@ -33,7 +37,7 @@ def read_matomo(
     findings: list[Any] = []
     checked: list[str] = []
     config_file = config_path or from_config
-    config = MatomoConfig.load(config_file) if config_file else None
+    config = MatomoConfig.load(config_file).for_plugin(plugin) if config_file else None
     if use_db:
         from oidcsetup.apps.matomo.database import MatomoDatabase
         from oidcsetup.apps.matomo.database.dsn import resolve_db_settings
@@ -41,9 +45,12 @@ def read_matomo(
 
         settings = resolve_db_settings(dsn=dsn, from_config=from_config, config_path=config_path)
         with MatomoDatabase.connect(settings) as database:
+            database.for_plugin(plugin)
             values.update(database.read_settings())
             state = config.plugin_state() if config is not None else None
-            installs = plugin_installs(database, state, config.path if config else None)
+            installs = plugin_installs(
+                database, state, config.path if config else None, configured=plugin.module
+            )
             findings += install_findings(installs, pending=False)
             checked += [
                 f"{i.plugin} is active, Matomo installs it on its next page load"
@@ -82,5 +89,9 @@ def read_matomo(
 
         general = GeneralSettings.from_document(config.document, f"[General] of {config.path}")
     return MatomoCurrent(
-        " + ".join(sources), values, tuple(findings), tuple(checked), general=general
+        " + ".join(sources),
+        canonical(values, plugin),
+        tuple(findings),
+        tuple(checked),
+        general=general,
     )

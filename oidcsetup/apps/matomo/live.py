@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urljoin, urlsplit, urlunsplit
 
+from oidcsetup.apps.matomo.plugins import LOGIN_OIDC, MatomoPlugin, plugin_named
 from oidcsetup.errors import OidcSetupError
 
 if TYPE_CHECKING:
@@ -111,11 +112,17 @@ def _attrs(text: str) -> dict[str, str]:
     }
 
 
-def signin_form(page: str) -> tuple[str, str] | None:
-    """(action, form_nonce) of Login OIDC's button form on Matomo's login page, or None."""
+def signin_form(page: str, plugin: MatomoPlugin = LOGIN_OIDC) -> tuple[str, str] | None:
+    """(action, form_nonce) of the plugin's button form on Matomo's login page, or None.
+
+    Both plugins' buttons can be on one page (both active); the form posts to
+    ``module=<module>&action=<signin_action>`` (Login OIDC ``signin``, RebelOIDC ``signIn``)."""
     for match in _FORM_RE.finditer(page):
         action = _attrs(match.group(1)).get("action", "")
-        if "module=LoginOIDC" not in action or "action=signin" not in action:
+        if (
+            f"module={plugin.module}" not in action
+            or f"action={plugin.signin_action}" not in action
+        ):
             continue
         for field in _INPUT_RE.finditer(match.group(2)):
             attrs = _attrs(field.group(1))
@@ -137,7 +144,9 @@ def matomo_error_text(page: str) -> str:
     return text.strip()[:300]
 
 
-def ask_signin(matomo_url: str, network: NetworkOptions) -> SigninRequest:
+def ask_signin(
+    matomo_url: str, network: NetworkOptions, plugin: MatomoPlugin = LOGIN_OIDC
+) -> SigninRequest:
     """Run Matomo's login button's request and return where Matomo redirects to."""
     from oidcsetup.apps.matomo.redirect import matomo_base_url
     from oidcsetup.discovery.fetch import (
@@ -157,7 +166,7 @@ def ask_signin(matomo_url: str, network: NetworkOptions) -> SigninRequest:
                 f"Matomo's login page {login_page} answered HTTP {page.status_code}",
                 "check the Matomo URL (--matomo-url, app.matomo.url): Matomo's base URL",
             )
-        form = signin_form(page.text)
+        form = signin_form(page.text, plugin)
         if form is None and "trusted_hosts[]" in page.text:
             # plugins/Login/templates/loginLayout.twig: an untrusted Host gets a warning
             # instead of the login form (core/Url.php isValidHost).
@@ -172,9 +181,9 @@ def ask_signin(matomo_url: str, network: NetworkOptions) -> SigninRequest:
             looks_like_matomo = "piwik" in page.text.lower() or "matomo" in page.text.lower()
             raise SigninFailure(
                 "matomo-oidc-button-missing" if looks_like_matomo else "matomo-login-page-error",
-                f"{page.url} has no Login OIDC button"
+                f"{page.url} has no {plugin.title} button"
                 + (": the plugin is not active" if looks_like_matomo else " (is it Matomo?)"),
-                "activate Login OIDC (`./console plugin:activate LoginOIDC`, or "
+                f"activate {plugin.title} (`./console plugin:activate {plugin.module}`, or "
                 "`oidcsetup apply matomo --config ... --activate`)"
                 if looks_like_matomo
                 else "check the Matomo URL (--matomo-url, app.matomo.url)",
@@ -283,7 +292,7 @@ def redirect_probe(
             )
         return _offline(current, integration, expected, general, "Matomo's URL is not known")
     try:
-        sent = ask_signin(integration.matomo.url, network)
+        sent = ask_signin(integration.matomo.url, network, plugin_named(integration.matomo.plugin))
     except MatomoNotReached as exc:
         if current is None:
             return skipped(
@@ -349,7 +358,9 @@ def _live_verdict(
     if sent.response_type != "code":
         differs.append(f"response_type {sent.response_type!r} (Login OIDC sends 'code')")
     if sent.redirect_uri != expected:
-        fixes = explain_difference(sent.redirect_uri, expected)
+        fixes = explain_difference(
+            sent.redirect_uri, expected, plugin_named(integration.matomo.plugin)
+        )
         refused = " The provider refuses it." if provider.status == "fail" else ""
         return failed(
             NAME,
@@ -405,7 +416,9 @@ def _offline(
             NAME, "no-matomo-url", f"{label}: Matomo's URL is not known", "pass --matomo-url"
         )
     try:
-        prediction = predict_redirect_uri(url or "", general, override)
+        prediction = predict_redirect_uri(
+            url or "", general, override, plugin_named(integration.matomo.plugin)
+        )
     except OidcSetupError as exc:
         return skipped(NAME, "no-matomo-url", f"{label}: {exc.message}", exc.hint)
     details: dict[str, Any] = {

@@ -247,5 +247,12 @@ def plugin_named(key: str | None) -> MatomoPlugin:
     return plugin
 
 
+def canonical(values: Mapping[str, str], plugin: MatomoPlugin) -> dict[str, str]:
+    """``plugin``'s stored settings under Login OIDC's names where the two differ
+    (``userInfoUrl`` -> ``userinfoUrl``): the vocabulary ``check`` compares in."""
+    back = {own: loginoidc for loginoidc, own in plugin.renamed.items()}
+    return {back.get(name, name): value for name, value in values.items()}
+
+
 def plugin_of_module(module: str) -> MatomoPlugin | None:
     return PLUGINS_BY_MODULE.get(module)
