@@ -50,10 +50,23 @@ def _ambiguous(where: str) -> UsageError:
     )
 
 
-def from_active_plugins(active: Collection[str] | None, where: str) -> PluginChoice | None:
-    """The plugin named in Matomo's ``Plugins[]`` list (``active``); None when neither is."""
+def from_active_plugins(
+    active: Collection[str] | None, where: str, configured: Collection[str] = ()
+) -> PluginChoice | None:
+    """The plugin named in Matomo's ``Plugins[]`` list (``active``); None when neither is.
+
+    Both active (a switch in progress, or a test install): the one whose section the config
+    file holds (``configured``), when only one has one; else the user chooses."""
     found = [p for p in PLUGINS.values() if p.module in (active or ())]
     if len(found) > 1:
+        holding = [p for p in found if p.module in configured]
+        if len(holding) == 1:
+            plugin = holding[0]
+            return PluginChoice(
+                plugin,
+                "detected",
+                f"both plugins are active in {where}, only [{plugin.module}] has settings there",
+            )
         raise _ambiguous(f"active in {where}")
     if found:
         return PluginChoice(found[0], "detected", f"{found[0].module} is active in {where}")
@@ -79,6 +92,7 @@ def choose_plugin(
     *,
     active: Collection[str] | None = None,
     active_where: str = "config.ini.php",
+    configured: Collection[str] = (),
     tables: Collection[str] | None = None,
     prefix: str = "",
 ) -> PluginChoice:
@@ -91,7 +105,7 @@ def choose_plugin(
         return PluginChoice(plugin_named(said), "profile")
     choice = None
     if active is not None:
-        choice = from_active_plugins(active, active_where)
+        choice = from_active_plugins(active, active_where, configured)
     if choice is None and tables is not None and active is None:
         choice = from_link_tables(tables, prefix)
     if choice is not None:
@@ -114,9 +128,11 @@ def choose_for_targets(
         return choose_plugin(said)
     active = None
     where = "config.ini.php"
+    configured: list[str] = []
     if config is not None:
         active = config.plugin_state().effective_plugins or ()
         where = str(config.path)
+        configured = [p.module for p in PLUGINS.values() if config.document.values(p.module)]
     tables = None
     prefix = ""
     if db is not None and config is None:
@@ -124,4 +140,11 @@ def choose_for_targets(
 
         prefix = db.settings.prefix
         tables = existing_tables(db, [prefix + p.provider_table for p in PLUGINS.values()])
-    return choose_plugin(None, active=active, active_where=where, tables=tables, prefix=prefix)
+    return choose_plugin(
+        None,
+        active=active,
+        active_where=where,
+        configured=configured,
+        tables=tables,
+        prefix=prefix,
+    )
