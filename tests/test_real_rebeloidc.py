@@ -195,3 +195,112 @@ def test_opaque_access_tokens_check_names_what_the_real_rebeloidc_then_fails_wit
 
     assert landing.user is None
     assert "Invalid JWT token format." in landing.text, landing
+
+
+def lemonldap_rp(portal: RealProvider, matomo: RunningMatomo, client_id: str, plugin: str) -> None:
+    ok(
+        run(
+            [
+                "apply",
+                "lemonldap",
+                "--conf-dir",
+                str(portal.workdir / "conf"),
+                "--plugin",
+                plugin,
+                "--client-id",
+                client_id,
+                "--matomo-url",
+                matomo.url,
+                "--scopes",
+                "openid email profile",
+            ],
+            env={"OIDCSETUP_CLIENT_SECRET": SECRET},
+        )
+    )
+
+
+def migrate(matomo: RunningMatomo, workdir: Path, *args: str) -> Result:
+    return run(
+        [
+            "--json",
+            "migrate",
+            "matomo",
+            "--to",
+            "rebeloidc",
+            "--config",
+            str(matomo.config_path),
+            "--db",
+            "--from-config",
+            str(matomo.config_path),
+            "--matomo-url",
+            matomo.url,
+            *args,
+        ],
+        env={"OIDCSETUP_BACKUP_DIR": str(workdir / "backups"), **matomo.db_env()},
+    )
+
+
+def test_after_migrate_from_a_working_login_oidc_the_same_user_logs_in_through_rebeloidc(
+    matomo: RunningMatomo, portal: RealProvider, browser: Browser, workdir: Path
+) -> None:
+    from tests.support.lemonldap import matomo_login_through_portal
+
+    client_id = "matomo-migrate"
+    lemonldap_rp(portal, matomo, client_id, "loginoidc")
+    ok(
+        run(
+            [
+                "apply",
+                "matomo",
+                "--plugin",
+                "loginoidc",
+                "--config",
+                str(matomo.config_path),
+                "--db",
+                "--from-config",
+                str(matomo.config_path),
+                "--link",
+                f"{ADMIN_LOGIN}={portal.username}",
+                "--issuer",
+                portal.issuer,
+                "--matomo-url",
+                matomo.url,
+                "--client-id",
+                client_id,
+                "--scopes",
+                "openid email profile",
+            ],
+            env={
+                "OIDCSETUP_CLIENT_SECRET": SECRET,
+                "OIDCSETUP_BACKUP_DIR": str(workdir / "backups"),
+                **matomo.db_env(),
+            },
+        )
+    )
+    before = matomo_login_through_portal(browser, matomo.url)
+    assert before.on_dashboard and before.user == ADMIN_LOGIN, before  # Login OIDC works
+    browser.reset()
+    config_before = matomo.config_path.read_text()
+
+    dry = migrate(matomo, workdir, "--dry-run")
+    assert dry.exit_code == 0, dry.stdout + dry.stderr
+    assert json.loads(dry.stdout)["links"]["pending"]  # its table comes with the install
+    assert matomo.config_path.read_text() == config_before  # a dry run writes nothing
+    lemonldap_rp(portal, matomo, client_id, "rebeloidc")  # its callback, JWT access tokens
+    done = migrate(matomo, workdir)
+    assert done.exit_code == 0, done.stdout + done.stderr
+    document = json.loads(done.stdout)
+    assert document["config"]["written"] and document["config"]["backup"]
+    assert document["links"]["to_copy"] == [{"login": ADMIN_LOGIN, "subject": portal.username}]
+    assert SECRET not in done.stdout + done.stderr  # never printed without --show-secrets
+    # Matomo installed the plugin on migrate's page load: its table, and its own record
+    assert matomo.has_table("rebeloidc_provider")
+    assert 'PluginsInstalled[] = "RebelOIDC"' in matomo.config_path.read_text()
+    assert matomo.links("rebeloidc_provider") == {portal.username: ADMIN_LOGIN}
+
+    landing = rebeloidc_login(browser, matomo, portal)
+    assert landing.on_dashboard, landing
+    assert landing.user == ADMIN_LOGIN
+
+    again = migrate(matomo, workdir)
+    assert again.exit_code == 0 and json.loads(again.stdout)["in_sync"] is True

@@ -49,6 +49,7 @@ COMMANDS = {
     "check": "oidcsetup.cli.check:check_command",
     "login": "oidcsetup.cli.login:login_command",
     "register": "oidcsetup.cli.register:register_command",
+    "migrate": "oidcsetup.cli.migrate:migrate_group",
     "secret": "oidcsetup.cli.secret:secret_group",
 }
 
@@ -61,6 +62,7 @@ COMMAND_HELP = {
     "check": "Probe the provider with the integration's values and report each probe.",
     "login": "Log in with the authorization code flow and show the claims.",
     "register": "Register the client at the provider (RFC 7591), check, update or delete it.",
+    "migrate": "Move Matomo to the other login plugin (Login OIDC <-> RebelOIDC), plan first.",
     "secret": "Client secrets: generate one, digest it for Authelia, verify a digest.",
 }
 

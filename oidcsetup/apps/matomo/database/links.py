@@ -86,6 +86,57 @@ class AccountLinks(DatabaseConnection):
                 hint=f"activate it first: ./console plugin:activate {self.plugin.module}",
             )
 
+    def copy_links(
+        self, source: str, *, dry_run: bool = False
+    ) -> tuple[list[tuple[str, str]], int, list[str]]:
+        """Carry the links of link table ``source`` (unprefixed, another plugin's) into this
+        plugin's table, in one transaction: (copied or to copy, already there, conflicts).
+
+        A login or subject linked differently here is left alone and named (a conflict)."""
+        self._require_link_tables()
+        table = self.settings.table(self.plugin.provider_table)
+        other = self.settings.table(source)
+
+        def work() -> tuple[list[tuple[str, str]], int, list[str]]:
+            ctx = contextlib.nullcontext() if dry_run else self._transaction()
+            with ctx:
+                lock = "" if dry_run else " FOR UPDATE"
+                wanted = [
+                    (str(u), str(p))
+                    for u, p in self._query(
+                        f"SELECT `user`, `provider_user` FROM {other} WHERE `provider` = %s "
+                        "ORDER BY `user`",
+                        (PROVIDER,),
+                    )
+                ]
+                held = [
+                    (str(u), str(p))
+                    for u, p in self._query(
+                        f"SELECT `user`, `provider_user` FROM {table} WHERE `provider` = %s{lock}",
+                        (PROVIDER,),
+                    )
+                ]
+                users = {u for u, _ in held}
+                subjects = {p for _, p in held}
+                copy = [
+                    (u, p)
+                    for u, p in wanted
+                    if (u, p) not in held and u not in users and p not in subjects
+                ]
+                conflicts = [
+                    u for u, p in wanted if (u, p) not in held and (u in users or p in subjects)
+                ]
+                if copy and not dry_run:
+                    marks = ", ".join(["(%s, %s, %s, CURRENT_TIMESTAMP)"] * len(copy))
+                    self._query(
+                        f"INSERT INTO {table} (`user`, `provider_user`, `provider`, "
+                        f"`date_connected`) VALUES {marks}",
+                        [v for u, p in copy for v in (u, p, PROVIDER)],
+                    )
+                return copy, len(wanted) - len(copy) - len(conflicts), conflicts
+
+        return self._retrying(work)
+
     def site_ids(self) -> set[int]:
         """The ids of Matomo's sites (``<prefix>site``): RebelOIDC's initialIdSite must be one."""
         rows = self._query(f"SELECT `idsite` FROM {self.settings.table('site')}")
