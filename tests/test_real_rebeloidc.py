@@ -23,6 +23,7 @@ from tests.support.lemonldap import log_in_at_portal, serve_portal
 from tests.support.matomo import ADMIN_LOGIN, BROWSER_LOGIN_MARKS, RunningMatomo
 from tests.support.provider import RunningProvider, matomo_client
 from tests.support.realpeer import RealProvider
+from tests.support.schemas import validate
 
 pytestmark = BROWSER_LOGIN_MARKS
 
@@ -290,6 +291,7 @@ def test_after_migrate_from_a_working_login_oidc_the_same_user_logs_in_through_r
     done = migrate(matomo, workdir)
     assert done.exit_code == 0, done.stdout + done.stderr
     document = json.loads(done.stdout)
+    validate(document, "migrate-matomo")
     assert document["config"]["written"] and document["config"]["backup"]
     assert document["links"]["to_copy"] == [{"login": ADMIN_LOGIN, "subject": portal.username}]
     assert SECRET not in done.stdout + done.stderr  # never printed without --show-secrets
