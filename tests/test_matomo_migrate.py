@@ -68,3 +68,60 @@ def test_the_way_back_reports_what_login_oidc_cannot_hold() -> None:
     assert result.dropped == ("fineGrainedPermissions",)  # initialIdSite is at its default
     assert result.to_database["userinfoId"] == "sub"
     assert result.to_database["userinfoUrl"] == ""  # RebelOIDC's default carried
+
+
+# --- the command on a config file (the database side: tests/test_real_rebeloidc.py) ---------
+
+CONFIG = """; <?php exit; ?> DO NOT REMOVE THIS LINE
+[database]
+host = "127.0.0.1"
+
+[Plugins]
+Plugins[] = "CoreHome"
+Plugins[] = "LoginOIDC"
+
+[LoginOIDC]
+authorizeUrl = "https://auth.example.com/authorize"
+tokenUrl = "https://auth.example.com/token"
+userinfoUrl = "https://auth.example.com/userinfo"
+clientId = "matomo"
+clientSecret = "${MATOMO_SECRET}"
+"""
+
+
+def test_migrate_config_file_plan_then_write_then_in_sync(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from tests.cli import run
+    from tests.support.php import php_read_ini, require_php
+
+    require_php()
+    config = tmp_path / "config.ini.php"
+    config.write_text(CONFIG)
+    args = ["--json", "migrate", "matomo", "--to", "rebeloidc", "--config", str(config)]
+    dry = run([*args, "--dry-run"])
+    assert dry.exit_code == 0, dry.stderr
+    assert config.read_text() == CONFIG
+    planned = json.loads(dry.stdout)
+    assert planned["mode"] == "dry-run" and planned["in_sync"] is False
+    done = run(args)
+    assert done.exit_code == 0, done.stderr
+    php = php_read_ini(config.read_text())
+    assert php["RebelOIDC"]["userInfoUrl"] == "https://auth.example.com/userinfo"
+    assert php["RebelOIDC"]["userInfoId"] == "id"  # Login OIDC's default, carried
+    assert "${MATOMO_SECRET}" in config.read_text().split("[RebelOIDC]")[1]  # still a reference
+    assert php["Plugins"]["Plugins"] == ["CoreHome", "LoginOIDC", "RebelOIDC"]
+    assert php["LoginOIDC"]["clientId"] == "matomo"  # the source is left as it is
+    again = run(args)
+    assert json.loads(again.stdout)["in_sync"] is True
+
+
+def test_migrate_usage_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.cli import run
+
+    assert run(["migrate", "matomo", "--to", "rebeloidc"]).exit_code == 2
+    config = tmp_path / "config.ini.php"
+    config.write_text(CONFIG.split("[LoginOIDC]")[0])
+    result = run(["migrate", "matomo", "--to", "rebeloidc", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "nothing to migrate: Login OIDC has no settings" in result.stderr
