@@ -15,7 +15,7 @@ import click
 
 from oidcsetup.cli.appside import build_settings, matomo_settings_options
 from oidcsetup.cli.context import AppContext
-from oidcsetup.cli.options import database_requested
+from oidcsetup.cli.options import backup_dir_option, database_requested, database_target_options
 from oidcsetup.cli.prompts import prompt_client_secret, prompt_database_password
 from oidcsetup.errors import UsageError, ValidationError
 from oidcsetup.fileio import DEFAULT_KEEP_BACKUPS, default_backup_dir
@@ -50,21 +50,7 @@ in $OIDCSETUP_DB_CONFIG_ENV. Exit codes: 0 applied or in sync, 1 failure, 2 usag
     type=click.Path(dir_okay=False, path_type=Path),
     help="Target: Matomo's config/config.ini.php, edited in place ([LoginOIDC] only).",
 )
-@click.option(
-    "--db", "use_db", is_flag=True, help="Target: the plugin_setting table in Matomo's database."
-)
-@click.option(
-    "--dsn",
-    envvar="OIDCSETUP_DB_DSN",
-    show_envvar=True,
-    help="mysql://USER@HOST:PORT/DB[?prefix=matomo_&socket=PATH] (no password in it).",
-)
-@click.option(
-    "--from-config",
-    "from_config",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Take the database connection from this config.ini.php's [database] section.",
-)
+@database_target_options
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
 @click.option("--check", is_flag=True, help="Print the plan; exit 3 when anything would change.")
 @click.option(
@@ -100,13 +86,7 @@ in $OIDCSETUP_DB_CONFIG_ENV. Exit codes: 0 applied or in sync, 1 failure, 2 usag
     help="Write clientSecret to the config file as ${NAME} (read from Matomo's environment). "
     "Matomo's own rewrites of the file replace it by the expanded value: --check names that.",
 )
-@click.option(
-    "--backup-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="OIDCSETUP_BACKUP_DIR",
-    show_envvar=True,
-    help="Where database backups go (mode 0600). Default: ~/.local/state/oidcsetup/backups.",
-)
+@backup_dir_option
 @click.option(
     "--keep-backups",
     type=click.IntRange(min=1),

@@ -8,7 +8,13 @@ from typing import Any
 import click
 
 from oidcsetup.cli.context import AppContext
-from oidcsetup.cli.options import database_requested, overrides, shared_options
+from oidcsetup.cli.options import (
+    backup_dir_option,
+    database_requested,
+    database_target_options,
+    overrides,
+    shared_options,
+)
 from oidcsetup.errors import UsageError
 from oidcsetup.fileio import DEFAULT_KEEP_BACKUPS
 
@@ -49,28 +55,10 @@ def migrate_group() -> None:
     help="Matomo's config/config.ini.php: the source's section is read, the destination's "
     "written and activated.",
 )
-@click.option("--db", "use_db", is_flag=True, help="Also Matomo's database (rows and links).")
-@click.option(
-    "--dsn",
-    envvar="OIDCSETUP_DB_DSN",
-    show_envvar=True,
-    help="mysql://USER@HOST:PORT/DB[?prefix=matomo_&socket=PATH] (no password in it).",
-)
-@click.option(
-    "--from-config",
-    "from_config",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Take the database connection from this config.ini.php's [database] section.",
-)
+@database_target_options
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
 @click.option("--show-secrets", is_flag=True, help="Show the client secret in the plan.")
-@click.option(
-    "--backup-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="OIDCSETUP_BACKUP_DIR",
-    show_envvar=True,
-    help="Where database backups go (mode 0600). Default: ~/.local/state/oidcsetup/backups.",
-)
+@backup_dir_option
 @shared_options("matomo_url")
 @click.pass_obj
 def migrate_matomo_command(

@@ -171,3 +171,41 @@ def algorithm_option(help_text: str) -> Callable[[F], F]:
         envvar="OIDCSETUP_DIGEST_ALGORITHM",
         help=help_text,
     )
+
+
+def database_target_options(func: F) -> F:
+    """``--db``, ``--dsn`` and ``--from-config``: Matomo's database as a target (``apply matomo``,
+    ``migrate matomo``); ``database_requested`` reads them."""
+    from pathlib import Path
+
+    func = click.option(
+        "--from-config",
+        "from_config",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Take the database connection from this config.ini.php's [database] section.",
+    )(func)
+    func = click.option(
+        "--dsn",
+        envvar="OIDCSETUP_DB_DSN",
+        show_envvar=True,
+        help="mysql://USER@HOST:PORT/DB[?prefix=matomo_&socket=PATH] (no password in it).",
+    )(func)
+    return click.option(
+        "--db",
+        "use_db",
+        is_flag=True,
+        help="Target: the plugin's rows (plugin_setting) and link table in Matomo's database.",
+    )(func)
+
+
+def backup_dir_option(func: F) -> F:
+    """``--backup-dir`` (``OIDCSETUP_BACKUP_DIR``): where database backups go."""
+    from pathlib import Path
+
+    return click.option(
+        "--backup-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="OIDCSETUP_BACKUP_DIR",
+        show_envvar=True,
+        help="Where database backups go (mode 0600). Default: ~/.local/state/oidcsetup/backups.",
+    )(func)
