@@ -33,8 +33,11 @@ Examples:
   OIDCSETUP_DB_PASSWORD=... oidcsetup apply matomo --db --dsn mysql://matomo@127.0.0.1:3306/matomo
   oidcsetup apply matomo --db --from-config config.ini.php --link admin=3f2a9c1e-...
   oidcsetup apply matomo --db --from-config config.ini.php --restore BACKUP.json
+  oidcsetup apply matomo --plugin rebeloidc --config config.ini.php --activate
 
 \b
+The plugin is app.matomo.plugin (--plugin, OIDCSETUP_PLUGIN); unset, the one active in the
+target's config.ini.php (else the database's link table) is configured, and said on stderr.
 The database password comes from $OIDCSETUP_DB_PASSWORD, the Matomo config file, or a prompt;
 never from the command line. It goes only to a server verified by TLS (ssl=1, enable_ssl) or
 over a socket, unless as a challenge-response. A ${VAR} in [database] is refused unless named
@@ -48,7 +51,8 @@ in $OIDCSETUP_DB_CONFIG_ENV. Exit codes: 0 applied or in sync, 1 failure, 2 usag
     "--config",
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Target: Matomo's config/config.ini.php, edited in place ([LoginOIDC] only).",
+    help="Target: Matomo's config/config.ini.php, edited in place (the plugin's section "
+    "[LoginOIDC] or [RebelOIDC] only).",
 )
 @database_target_options
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
@@ -56,7 +60,7 @@ in $OIDCSETUP_DB_CONFIG_ENV. Exit codes: 0 applied or in sync, 1 failure, 2 usag
 @click.option(
     "--activate",
     is_flag=True,
-    help="Add LoginOIDC to Plugins[] (never PluginsInstalled[]: Matomo installs the plugin "
+    help="Add the plugin to Plugins[] (never PluginsInstalled[]: Matomo installs the plugin "
     "on its next page load). Needs --config.",
 )
 @click.option(
@@ -64,7 +68,8 @@ in $OIDCSETUP_DB_CONFIG_ENV. Exit codes: 0 applied or in sync, 1 failure, 2 usag
     "links",
     multiple=True,
     metavar="LOGIN=SUBJECT",
-    help="Link a Matomo user to a provider subject (loginoidc_provider; needs --db).",
+    help="Link a Matomo user to a provider subject (the plugin's loginoidc_provider or "
+    "rebeloidc_provider; needs --db).",
 )
 @click.option(
     "--restore",
@@ -72,7 +77,7 @@ in $OIDCSETUP_DB_CONFIG_ENV. Exit codes: 0 applied or in sync, 1 failure, 2 usag
     metavar="BACKUP",
     help="Put back a backup made by an earlier apply (one target).",
 )
-@click.option("--prune", is_flag=True, help="Also remove [LoginOIDC] settings/rows not generated.")
+@click.option("--prune", is_flag=True, help="Also remove the plugin's settings/rows not generated.")
 @click.option(
     "--force",
     is_flag=True,
