@@ -35,7 +35,14 @@ Exit status: 0 done or in sync, 1 failure, 2 usage error, 4 database unreachable
 """
 
 
-@click.group("migrate")
+@click.group(
+    "migrate",
+    epilog="""\b
+Examples:
+  oidcsetup migrate matomo --to rebeloidc --config /var/www/matomo/config/config.ini.php --dry-run
+  oidcsetup migrate matomo --to loginoidc --config config/config.ini.php --db
+""",
+)
 def migrate_group() -> None:
     """Move an application to another plugin, with a plan first."""
 
