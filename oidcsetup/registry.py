@@ -24,7 +24,7 @@ class Side:
 
 # fmt: off
 APPS: tuple[Side, ...] = (
-    Side("matomo", "oidcsetup.apps.matomo", "The login plugin's settings (Login OIDC or RebelOIDC) for this integration.", "Apply the Login OIDC settings to Matomo: a plan, then the write.", aliases=("loginoidc",)),
+    Side("matomo", "oidcsetup.apps.matomo", "The login plugin's settings (Login OIDC or RebelOIDC) for this integration.", "Apply the login plugin's settings (Login OIDC or RebelOIDC) to Matomo: a plan, then the write.", aliases=("loginoidc",)),
 )
 
 PROVIDERS: tuple[Side, ...] = (

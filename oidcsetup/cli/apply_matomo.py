@@ -105,7 +105,7 @@ in $OIDCSETUP_DB_CONFIG_ENV. Exit codes: 0 applied or in sync, 1 failure, 2 usag
 @matomo_settings_options
 @click.pass_obj
 def apply_matomo_command(app: AppContext, **kwargs: Any) -> None:
-    """Apply the Login OIDC settings to Matomo: print a plan, then write (or --dry-run/--check).
+    """Apply the login plugin's settings to Matomo: print a plan, then write (or --dry-run/--check).
 
     Writes exactly what `gen matomo` generates, the way Matomo stores it: into config.ini.php
     (--config) and/or the plugin_setting table (--db). A second run reports "in sync" and
