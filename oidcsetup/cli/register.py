@@ -150,7 +150,7 @@ def _render(app: AppContext, report: RegistrationReport, show_secrets: bool, pla
     if report.action in ("created", "updated"):
         out.text(
             f"  profile {app.profile}: client.id, client.secret ({plan.reference}), "
-            "client.auth_method and what was registered from (issuer, name, scopes, Matomo URL)"
+            "client.auth_method and what was registered from (issuer, name, scopes, Matomo URL, plugin)"
         )
     if show_secrets and report.stored is not None:
         out.text(f"  client_secret: {report.stored.client_secret}")
