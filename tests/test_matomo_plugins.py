@@ -313,8 +313,10 @@ def test_detection_reads_the_active_plugin() -> None:
     assert choose_plugin("loginoidc", active=["RebelOIDC"]).note is None
     assert choose_plugin(None, active=["CoreHome"]).plugin is LOGIN_OIDC
     assert choose_plugin(None, tables={"m_rebeloidc_provider"}, prefix="m_").plugin is REBEL_OIDC
-    with pytest.raises(UsageError, match="both Login OIDC and RebelOIDC are active"):
-        choose_plugin(None, active=["LoginOIDC", "RebelOIDC"])
+    both = choose_plugin(None, active=["LoginOIDC", "RebelOIDC"])  # neither configured there
+    assert both.plugin is LOGIN_OIDC and "both plugins are active" in (both.note or "")
+    one = choose_plugin(None, active=["LoginOIDC", "RebelOIDC"], configured=["RebelOIDC"])
+    assert one.plugin is REBEL_OIDC and one.how == "detected"
 
 
 def test_gen_authelia_merge_keeps_the_old_plugin_uri_until_the_switch_is_done(

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from oidcsetup.apps.matomo.plugins import DEFAULT_PLUGIN, PLUGINS, MatomoPlugin, plugin_named
-from oidcsetup.errors import UsageError
 
 if TYPE_CHECKING:
     from oidcsetup.apps.matomo.configfile import MatomoConfig
@@ -43,13 +42,6 @@ class PluginChoice:
         return {"plugin": self.plugin.key, "module": self.plugin.module, "how": self.how}
 
 
-def _ambiguous(where: str) -> UsageError:
-    return UsageError(
-        f"both Login OIDC and RebelOIDC are {where}, so the plugin to configure is not clear",
-        hint="say which: --plugin loginoidc|rebeloidc (or app.matomo.plugin in the profile)",
-    )
-
-
 def from_active_plugins(
     active: Collection[str] | None, where: str, configured: Collection[str] = ()
 ) -> PluginChoice | None:
@@ -67,7 +59,10 @@ def from_active_plugins(
                 "detected",
                 f"both plugins are active in {where}, only [{plugin.module}] has settings there",
             )
-        raise _ambiguous(f"active in {where}")
+        # Neither (or both) configured there: Login OIDC, as before RebelOIDC was known.
+        return PluginChoice(
+            DEFAULT_PLUGIN, "default", f"both plugins are active in {where}: the default"
+        )
     if found:
         return PluginChoice(found[0], "detected", f"{found[0].module} is active in {where}")
     return None
@@ -77,10 +72,7 @@ def from_link_tables(tables: Collection[str], prefix: str) -> PluginChoice | Non
     """The plugin whose link table exists (``tables``: the database's table names)."""
     found = [p for p in PLUGINS.values() if prefix + p.provider_table in tables]
     if len(found) > 1:
-        raise _ambiguous(
-            f"installed in the database ({prefix}loginoidc_provider and "
-            f"{prefix}rebeloidc_provider exist)"
-        )
+        return None  # both installed once: the default (said)
     if found:
         plugin = found[0]
         return PluginChoice(plugin, "detected", f"the database has {prefix}{plugin.provider_table}")
