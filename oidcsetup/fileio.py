@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from oidcsetup.errors import ApplyError, InputError
 
@@ -405,6 +406,29 @@ def atomic_write_bytes(
     """
     with open_target(path) as target:
         return target.replace(data, mode=mode, backup=backup, keep_backups=keep_backups)
+
+
+def write_stamped_json(directory: Path, prefix: str, document: Any) -> Path:
+    """``<directory>/<prefix>-<UTC stamp with microseconds>.json`` holding ``document``, mode
+    0600, written atomically (the folder is created 0700 when missing; a counter follows the
+    stamp when the name is taken). For backups of settings taken before a write: names sort in
+    the order they were made, and ``rotate_like`` keeps the newest of one ``prefix``."""
+    import json
+
+    data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    directory = Path(directory)
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ApplyError(f"cannot create backup folder {directory}: {exc.strerror}") from None
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    path = directory / f"{prefix}-{stamp}.json"
+    counter = 1
+    while path.exists():
+        counter += 1
+        path = directory / f"{prefix}-{stamp}-{counter}.json"
+    atomic_write_bytes(path, data, mode=0o600, backup=False)
+    return path
 
 
 def atomic_write_text(

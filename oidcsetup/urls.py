@@ -24,6 +24,14 @@ def is_loopback_host(host: str | None) -> bool:
         return False
 
 
+def may_carry_credentials(url: str) -> bool:
+    """True when a credential may be sent to ``url``: https, or plain http to a loopback host."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return True
+    return parts.scheme == "http" and is_loopback_host(parts.hostname)
+
+
 def normalize_url(url: str) -> str:
     """Lower-case scheme and host, drop the default port; keep path, query and fragment as given."""
     parts = urlsplit(url.strip())

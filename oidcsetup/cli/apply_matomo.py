@@ -16,13 +16,19 @@ import click
 from oidcsetup.cli.appside import build_settings, matomo_settings_options
 from oidcsetup.cli.context import AppContext
 from oidcsetup.cli.options import backup_dir_option, database_requested, database_target_options
-from oidcsetup.cli.prompts import prompt_client_secret, prompt_database_password
+from oidcsetup.cli.prompts import (
+    prompt_client_secret,
+    prompt_database_password,
+    terminal_prompt,
+)
 from oidcsetup.errors import UsageError, ValidationError
 from oidcsetup.fileio import DEFAULT_KEEP_BACKUPS, default_backup_dir
 
 if TYPE_CHECKING:
+    from oidcsetup.apps.matomo.apitarget import ApiTarget
     from oidcsetup.apps.matomo.apply import ApplyOptions, ApplyReport
     from oidcsetup.apps.matomo.database import MatomoDatabase
+    from oidcsetup.apps.matomo.detect import PluginChoice
 
 
 EPILOG = """\b
@@ -34,6 +40,9 @@ Examples:
   oidcsetup apply matomo --db --from-config config.ini.php --link admin=3f2a9c1e-...
   oidcsetup apply matomo --db --from-config config.ini.php --restore BACKUP.json
   oidcsetup apply matomo --plugin rebeloidc --config config.ini.php --activate
+  OIDCSETUP_MATOMO_TOKEN_AUTH=... OIDCSETUP_MATOMO_PASSWORD=... \\
+      oidcsetup apply matomo --api https://matomo.example.com
+  oidcsetup apply matomo --api https://matomo.example.com --check
 
 \b
 The plugin is app.matomo.plugin (--plugin, OIDCSETUP_PLUGIN); unset, the one active in the
@@ -55,6 +64,20 @@ in $OIDCSETUP_DB_CONFIG_ENV. Exit codes: 0 applied or in sync, 1 failure, 2 usag
     "[LoginOIDC] or [RebelOIDC] only).",
 )
 @database_target_options
+@click.option(
+    "--api",
+    "api",
+    metavar="URL",
+    help="Target: Matomo's HTTP API at this base URL (CorePluginsAdmin.setSystemSettings), as "
+    "a super user: token from $OIDCSETUP_MATOMO_TOKEN_AUTH, password from "
+    "$OIDCSETUP_MATOMO_PASSWORD (or prompts on a terminal).",
+)
+@click.option(
+    "--overwrite-secret",
+    is_flag=True,
+    help="With --api: write clientSecret even when Matomo holds one (its API never shows it, "
+    "so it cannot be compared).",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
 @click.option("--check", is_flag=True, help="Print the plan; exit 3 when anything would change.")
 @click.option(
@@ -108,7 +131,7 @@ def apply_matomo_command(app: AppContext, **kwargs: Any) -> None:
     """Apply the login plugin's settings to Matomo: print a plan, then write (or --dry-run/--check).
 
     Writes exactly what `gen matomo` generates, the way Matomo stores it: into config.ini.php
-    (--config) and/or the plugin_setting table (--db). A second run reports "in sync" and
+    (--config) and/or the plugin_setting table (--db), or through Matomo's HTTP API (--api). A second run reports "in sync" and
     writes nothing. Previous values are backed up first; --restore puts them back.
     """
     kwargs["use_db"] = database_requested(kwargs["use_db"], kwargs["from_config"])
@@ -125,6 +148,8 @@ def _run(
     use_db: bool,
     dsn: str | None,
     from_config: Path | None,
+    api: str | None,
+    overwrite_secret: bool,
     dry_run: bool,
     check: bool,
     activate: bool,
@@ -146,9 +171,15 @@ def _run(
         raise UsageError(
             "--dsn and --from-config exclude each other", hint="give the database one way"
         )
-    if not config_path and not use_db:
+    if api is not None:
+        _refuse_with_api(config_path, use_db, links, prune)
+    elif overwrite_secret:
         raise UsageError(
-            "no target: give --config PATH and/or --db",
+            "--overwrite-secret is for --api", hint="the other targets compare the secret"
+        )
+    elif not config_path and not use_db:
+        raise UsageError(
+            "no target: give --config PATH and/or --db, or --api URL",
             hint="e.g. --config /var/www/matomo/config/config.ini.php, or --db --from-config PATH",
         )
     if activate and not config_path:
@@ -178,10 +209,17 @@ def _run(
     )
 
     db: MatomoDatabase | None = None
+    api_target = _open_api(app, api, overwrite_secret) if api is not None else None
     try:
         if use_db:
             db = _connect(app, dsn=dsn, from_config=from_config, config_path=config_path)
-        if restore is not None:
+        if restore is not None and api_target is not None:
+            from oidcsetup.apps.matomo.apitarget import backup_plugin
+            from oidcsetup.apps.matomo.apply import restore as restore_target
+
+            api_target.use_plugin(backup_plugin(restore))
+            report = restore_target(api_target, restore, options)
+        elif restore is not None:
             choice = _choose_plugin(app, integration_options, config_path or from_config, db)
             report = _restore(restore, config_path, db, options, choice.plugin)
         else:
@@ -191,6 +229,7 @@ def _run(
                 options,
                 config_path=config_path,
                 db=db,
+                api_target=api_target,
                 from_config=from_config,
                 activate=activate,
                 show_secrets=show_secrets,
@@ -203,6 +242,73 @@ def _run(
     _render(app, report, show_secrets=show_secrets, drift=drift, plans_shown=report.mode == "apply")
     if check and drift:
         raise click.exceptions.Exit(3)
+
+
+def _refuse_with_api(
+    config_path: Path | None, use_db: bool, links: tuple[str, ...], prune: bool
+) -> None:
+    """What --api cannot be combined with, said plainly (usage errors, exit 2)."""
+    if links:
+        raise UsageError(
+            "--link needs the database: Matomo's API cannot write Login OIDC's links "
+            "(table loginoidc_provider)",
+            hint="link with --db --link LOGIN=SUBJECT, with Matomo's 'Link account' button, "
+            "or turn on --auto-linking (subject = Matomo login)",
+        )
+    if config_path or use_db:
+        raise UsageError(
+            "--api is a target of its own: give it without --config or --db",
+            hint="run apply once per target",
+        )
+    if prune:
+        raise UsageError(
+            "--prune has nothing to remove through the API: it lists only the plugin's own "
+            "settings",
+            hint="drop --prune (misspelt settings live in config.ini.php or the database)",
+        )
+
+
+def _open_api(app: AppContext, url: str, overwrite_secret: bool) -> ApiTarget:
+    """Matomo's API as a target: the URL checked and the token taken now (before anything is
+    planned), the password only when something is written."""
+    import os
+
+    from oidcsetup.apps.matomo.api import (
+        PASSWORD_ENV,
+        TOKEN_ENV,
+        ApiCredentials,
+        MatomoApi,
+        api_url,
+        credential,
+    )
+    from oidcsetup.apps.matomo.apitarget import ApiTarget
+
+    api_url(url)  # a bad URL is a usage error before anything is asked
+    prompt = terminal_prompt()
+    token = credential(TOKEN_ENV, os.environ, prompt, "Matomo's token_auth")
+    return ApiTarget(
+        MatomoApi(url, ApiCredentials(token), app.network),
+        overwrite_secret=overwrite_secret,
+        password=lambda: credential(
+            PASSWORD_ENV, os.environ, prompt, "the super user's Matomo password"
+        ),
+    )
+
+
+def _api_plugin(
+    app: AppContext, api_target: ApiTarget, integration_options: dict[str, Any]
+) -> PluginChoice:
+    """The plugin configured through the API (apps/matomo/plugins.py), said on stderr when the
+    tool chose it."""
+    from oidcsetup.apps.matomo.apitarget import api_plugin
+    from oidcsetup.cli.appside import settings_overrides
+
+    said = app.integration(settings_overrides(integration_options)).matomo.plugin
+    choice = api_plugin(api_target.api, said)
+    if choice.note:
+        app.output.info(choice.note)
+    api_target.use_plugin(choice.plugin)
+    return choice
 
 
 def _parse_link(item: str) -> tuple[str, str]:
@@ -274,6 +380,7 @@ def _apply(
     *,
     config_path: Path | None,
     db: MatomoDatabase | None,
+    api_target: ApiTarget | None,
     from_config: Path | None,
     activate: bool,
     show_secrets: bool,
@@ -283,7 +390,10 @@ def _apply(
     from oidcsetup.apps.matomo.targets import ConfigFileTarget, DatabaseTarget
 
     prompt = prompt_client_secret if sys.stdin.isatty() else None
-    choice = _choose_plugin(app, integration_options, config_path or from_config, db)
+    if api_target is not None:  # the plugin the profile names, else the one this Matomo runs
+        choice = _api_plugin(app, api_target, integration_options)
+    else:
+        choice = _choose_plugin(app, integration_options, config_path or from_config, db)
     integration_options = {**integration_options, "plugin": choice.plugin.key}
     integration, desired, _ = build_settings(app, integration_options, secret_as_env, prompt)
     targets = MatomoTargets(
@@ -292,6 +402,7 @@ def _apply(
         else None,
         database=DatabaseTarget(db) if db is not None else None,
         from_config=from_config,
+        api=api_target,
     )
     report = plan_apply(integration, desired, targets, options)
     report.plugin["chosen"] = choice.to_json()

@@ -21,6 +21,7 @@ Examples:
   oidcsetup check --config /var/www/matomo/config/config.ini.php --login
   oidcsetup --json check --db --dsn mysql://matomo@127.0.0.1/matomo
   oidcsetup check --config config.ini.php --secret-as-env MATOMO_OIDC_CLIENT_SECRET
+  OIDCSETUP_MATOMO_TOKEN_AUTH=... oidcsetup check --api https://matomo.example.com
 \b
 Exit codes: 0 every probe passed (or was skipped: a skip names what could not be verified),
 3 a probe failed, 4 the provider (or the database) could not be reached. For --login against a
@@ -49,6 +50,13 @@ profile's client.secret reference and is never printed.
     help="Read --db's connection from this config.ini.php [database] section (default: --config).",
 )
 @click.option(
+    "--api",
+    "api",
+    metavar="URL",
+    help="Check the settings in place through Matomo's HTTP API at this base URL (a super "
+    "user's token from $OIDCSETUP_MATOMO_TOKEN_AUTH; no password needed to read).",
+)
+@click.option(
     "--secret-as-env",
     metavar="NAME",
     help="config.ini.php should hold clientSecret as ${NAME} (as apply --secret-as-env wrote "
@@ -72,6 +80,7 @@ def check_command(
     use_db: bool,
     dsn: str | None,
     from_config: Path | None,
+    api: str | None,
     do_login: bool,
     login_timeout: float,
     secret_as_env: str | None,
@@ -80,14 +89,20 @@ def check_command(
     """Probe the provider with the integration's values and report each probe.
 
     Discovery, the redirect URI, client authentication with the method Login OIDC uses
-    (client_secret_post), the scopes, userinfo, and with --config/--db the settings Matomo
-    has in place. Each failed probe names the exact cause and the fix.
+    (client_secret_post), the scopes, userinfo, and with --config/--db/--api the settings
+    Matomo has in place. Each failed probe names the exact cause and the fix.
     """
     from oidcsetup.secretref import resolve_secret
     from oidcsetup.verify.expected import MatomoCurrent
     from oidcsetup.verify.runner import run_checks
 
     use_db = database_requested(use_db, from_config)
+    if api is not None and (config_path or use_db or secret_as_env):
+        raise UsageError(
+            "--api reads the settings through Matomo's API: give it without --config, --db "
+            "or --secret-as-env",
+            hint="check one source at a time",
+        )
     integration = app.integration(overrides(kwargs))
     if not (integration.provider.issuer or integration.provider.has_endpoints):
         raise UsageError(
@@ -104,7 +119,9 @@ def check_command(
     test_user = test_user_from_env() if do_login else None
     integration = _with_plugin(app, integration, config_path or from_config)
     matomo: MatomoCurrent | None = None
-    if config_path or use_db:
+    if api is not None:
+        matomo = _read_through_api(app, api)
+    elif config_path or use_db:
         from oidcsetup.apps.matomo.current import read_matomo
         from oidcsetup.apps.matomo.plugins import plugin_named
 
@@ -160,3 +177,25 @@ def render(app: AppContext, report: Any) -> None:
         app.output.info(summary)
     else:
         app.output.error(summary)
+
+
+def _read_through_api(app: AppContext, url: str) -> Any:
+    """The settings through Matomo's API: the token from the environment or a prompt."""
+    import os
+
+    from oidcsetup.apps.matomo.api import TOKEN_ENV, api_url, credential
+    from oidcsetup.apps.matomo.current import read_matomo_api
+    from oidcsetup.cli.prompts import terminal_prompt
+
+    api_url(url)  # a bad URL is a usage error before anything is asked
+    token = credential(TOKEN_ENV, os.environ, terminal_prompt(), "Matomo's token_auth")
+    with app.output.spinner("reading Matomo's settings"):
+        current, missing = read_matomo_api(url, token, app.network)
+    if missing:
+        app.output.warn(
+            f"Matomo's API does not list {', '.join(missing)}: config.ini.php pins them, so "
+            "the values checked for them are the plugin's defaults",
+            hint="check with --config PATH to read the file",
+            code="settings-pinned",
+        )
+    return current

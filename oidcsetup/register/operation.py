@@ -12,14 +12,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from oidcsetup.errors import InputError, OidcSetupError, UsageError
 from oidcsetup.http import NetworkOptions
 from oidcsetup.integration import Integration
 from oidcsetup.register.metadata import AUTH_METHOD, Difference, compare, requested_metadata
 from oidcsetup.register.store import StoragePlan, StoredRegistration
-from oidcsetup.urls import is_loopback_host
+from oidcsetup.urls import may_carry_credentials
 
 if TYPE_CHECKING:
     import httpx
@@ -104,10 +103,7 @@ def initial_access_token(environ: Mapping[str, str] | None = None) -> str | None
 
 def _check_url(url: str, what: str) -> str:
     """A credential goes only to https, or to plain http on a loopback address."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return url
-    if parts.scheme == "http" and is_loopback_host(parts.hostname):
+    if may_carry_credentials(url):
         return url
     raise RegistrationError(
         f"{what} {url} is not an https URL: credentials are not sent there",

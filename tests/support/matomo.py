@@ -182,6 +182,26 @@ class RunningMatomo:
             )
         )
 
+    def create_token(self, login: str = ADMIN_LOGIN, password: str = ADMIN_PASSWORD) -> str:
+        """A new token_auth for ``login``, made by Matomo's own API method (what its "Personal >
+        Security > Auth tokens" screen calls): ``UsersManager.createAppSpecificTokenAuth``
+        checks the user's password and stores the token in ``user_token_auth``. Created after
+        ``reset()``, it is gone at the next one."""
+        answer = httpx.post(
+            self.url + "index.php",
+            data={
+                "module": "API",
+                "method": "UsersManager.createAppSpecificTokenAuth",
+                "format": "json",
+                "userLogin": login,
+                "passwordConfirmation": password,
+                "description": "oidcsetup tests",
+            },
+            timeout=30,
+        ).json()
+        assert isinstance(answer, dict) and "value" in answer, answer
+        return str(answer["value"])
+
     def server_log(self, tail: int = 4000) -> str:
         with contextlib.suppress(OSError):
             return (self.tree / "tmp" / "php-server.log").read_text(errors="replace")[-tail:]

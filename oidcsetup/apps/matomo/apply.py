@@ -24,6 +24,7 @@ from oidcsetup.errors import InputError, ValidationError
 from oidcsetup.fileio import DEFAULT_KEEP_BACKUPS
 
 if TYPE_CHECKING:
+    from oidcsetup.apps.matomo.apitarget import ApiTarget
     from oidcsetup.apps.matomo.configfile import MatomoConfig
     from oidcsetup.apps.matomo.database import MatomoDatabase
     from oidcsetup.apps.matomo.database.links import LinkResult
@@ -59,11 +60,12 @@ class MatomoTargets:
     config: ConfigFileTarget | None = None
     database: DatabaseTarget | None = None
     from_config: Path | None = None
+    api: ApiTarget | None = None  # Matomo's HTTP API: a target of its own (not with the others)
 
     def in_precedence(self) -> list[SettingsTarget]:
         """The targets in the order Matomo reads them, the winning one first (a value in
         config.ini.php wins over the database's: ``SystemSetting``)."""
-        return [t for t in (self.config, self.database) if t is not None]
+        return [t for t in (self.config, self.database, self.api) if t is not None]
 
     def source_config(self) -> MatomoConfig | None:
         if self.config is not None:
@@ -224,6 +226,10 @@ def plan_apply(
         current_secret = config_current.get(SECRET_SETTING)
     if db_current is not None and not current_secret:
         current_secret = db_current.get(SECRET_SETTING)
+    if targets.api is not None:  # a secret Matomo's API does not show is there all the same
+        if targets.api.holds_hidden_secret:
+            current_secret = "(hidden by Matomo's API)"
+        report.warnings.extend(w.to_json() for w in targets.api.notes(desired))
     _setting_warnings(report, integration, desired, current_secret)
     if not options.prune:  # a typo'd key (clientsecret) is silently ignored by Matomo: say so
         _unknown_settings(report, current, plugin.setting_names)

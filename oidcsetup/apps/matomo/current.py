@@ -11,6 +11,7 @@ from oidcsetup.apps.matomo.plugins import LOGIN_OIDC, MatomoPlugin, canonical
 from oidcsetup.errors import UsageError
 
 if TYPE_CHECKING:
+    from oidcsetup.http import NetworkOptions
     from oidcsetup.verify.expected import MatomoCurrent
 
 
@@ -95,3 +96,25 @@ def read_matomo(
         tuple(checked),
         general=general,
     )
+
+
+def read_matomo_api(
+    url: str, token: str, network: NetworkOptions | None = None
+) -> tuple[MatomoCurrent, tuple[str, ...]]:
+    """Login OIDC settings as Matomo's API shows them (read only: the token, no password), and
+    the settings the API does not list (config.ini.php pins them). The API gives each
+    setting's effective value (the plugin's default when none is stored); clientSecret, a
+    password field, is only known to be set (``hidden``)."""
+    from oidcsetup.apps.matomo.api import ApiCredentials, MatomoApi
+    from oidcsetup.apps.matomo.settings import PLUGIN, SETTING_NAMES
+    from oidcsetup.verify.expected import MatomoCurrent
+
+    api = MatomoApi(url, ApiCredentials(token), network)
+    settings = api.read_settings(PLUGIN, SETTING_NAMES)
+    current = MatomoCurrent(
+        f"Matomo API {api.where}",
+        settings.values,
+        checked=(f"{PLUGIN} is activated (the API lists its settings)",),
+        hidden=settings.hidden,
+    )
+    return current, settings.missing
