@@ -279,7 +279,7 @@ def test_credentials_only_from_the_environment_and_link_needs_the_database(
 
 def test_rebeloidc_through_the_api_detected_or_named(cli: Cli, matomo: RunningMatomo) -> None:
     """The plugin is data (apps/matomo/plugins.py): with RebelOIDC active in the real Matomo,
-    --api writes its settings under its own names; with both active the choice is the user's."""
+    --api writes its settings under its own names; with both active, Login OIDC unless named."""
     matomo.console("plugin:activate", "RebelOIDC")
     matomo.clear_caches()
     both = cli.apply("--dry-run")  # both active, the profile silent: Login OIDC, said so

@@ -264,7 +264,7 @@ class ApiTarget:
 
 def api_plugin(api: MatomoApi, said: str | None) -> PluginChoice:
     """The plugin to configure: the one the profile (flag, env) names, else the one this Matomo
-    has activated (``API.isPluginActivated``; both active is ambiguous), else Login OIDC."""
+    has activated (``API.isPluginActivated``), else (neither or both) Login OIDC."""
     from oidcsetup.apps.matomo.detect import choose_plugin
     from oidcsetup.apps.matomo.plugins import PLUGINS
 
