@@ -169,10 +169,12 @@ def module_browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def browser(module_browser: Browser) -> Browser:
-    """The module's Chromium with every cookie forgotten (no Matomo or provider session)."""
+def browser(module_browser: Browser) -> Iterator[Browser]:
+    """The module's Chromium with every cookie forgotten (no Matomo or provider session), left
+    on a blank page afterwards: no page of this test calls Matomo while the next one resets it."""
     module_browser.reset()
-    return module_browser
+    yield module_browser
+    module_browser.reset()
 
 
 # --- the real plugins' PHP, unpacked from the Matomo peer (tests/support/rebeloidc.py) --------
@@ -185,3 +187,15 @@ def plugin_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.support.rebeloidc import plugin_sources
 
     return plugin_sources(tmp_path_factory.mktemp("plugin-sources"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed test on the real Matomo shows the end of its php -S log (requests, PHP errors):
+    an error page in the browser is often explained there."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.failed and report.when in ("setup", "call"):
+        server = getattr(item, "funcargs", {}).get("matomo_server")
+        if server is not None:
+            report.sections.append(("real Matomo: end of the php -S log", server.server_log()))

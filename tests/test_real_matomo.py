@@ -112,3 +112,28 @@ def test_without_the_link_the_real_matomo_refuses_the_provider_user(
 
     assert landing.user is None
     assert "User not found. OAuth registrations are disabled." in landing.text, landing
+
+
+def test_an_oidc_login_from_a_session_already_logged_in_ends_in_oauth_state_mismatch(
+    matomo: RunningMatomo, provider: RunningProvider, browser: Browser, workdir: Path
+) -> None:
+    """Pinned on Login OIDC 5.0.0: its callback takes a login from a logged-in session for a
+    password confirmation (PasswordVerifier::setPasswordVerifiedCorrectly), which redirects to
+    the callback URL itself; that second call finds the state already used and fails. A user who
+    clicks the button again while logged in sees this; so did a test whose browser got the
+    previous test's session back (the race Browser.reset in tests/support/browser.py closes)."""
+    oidcsetup(
+        matomo, provider, workdir, "--db", "--dsn", matomo.dsn, "--link", f"{ADMIN_LOGIN}={SUBJECT}"
+    )
+    first = browser.oidc_login(matomo.url)
+    assert first.on_dashboard, first
+
+    again = browser.oidc_login(matomo.url)  # the login page still shows the button
+
+    assert again.says.startswith("An error occurred OAuth state mismatch."), again
+    assert "module=LoginOIDC&action=callback" in again.url
+    callbacks = [
+        line for line in matomo.server_log(tail=20_000).splitlines()
+        if "]: GET /index.php?module=LoginOIDC&action=callback" in line
+    ]  # fmt: skip
+    assert [line.split("]: ")[0].rsplit("[", 1)[1] for line in callbacks[-2:]] == ["302", "500"]

@@ -62,9 +62,11 @@ def proxy_browser(plain_proxy: TlsProxy, forwarding_proxy: TlsProxy) -> Iterator
 
 
 @pytest.fixture
-def browser(proxy_browser: Browser) -> Browser:
+def browser(proxy_browser: Browser) -> Iterator[Browser]:
+    """As conftest's ``browser``: no cookie before, no page left running after."""
     proxy_browser.reset()
-    return proxy_browser
+    yield proxy_browser
+    proxy_browser.reset()
 
 
 @pytest.fixture(scope="module")

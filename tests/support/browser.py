@@ -9,6 +9,7 @@ browser are given by path, so Selenium Manager never runs (it would download a d
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
 import time
@@ -26,6 +27,9 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 FLAGS = (*CHROMIUM_FLAGS, "--window-size=1280,900")
 # Login OIDC's button on Matomo's login page (plugins/LoginOIDC/templates/loginMod.twig).
 OIDC_BUTTON = ".loginoidc-auth-button"
+# Set to a folder to have each browser write Chromium's net log there (every request, redirect,
+# cookie and socket, with times): how the CI race fixed in Browser.reset() was found.
+NETLOG_ENV = "OIDCSETUP_TEST_NETLOG"
 
 
 def browser_missing_reason() -> str | None:
@@ -51,8 +55,18 @@ class Landing:
     def on_dashboard(self) -> bool:
         return self.user is not None and "module=CoreHome" in self.url
 
-    def __str__(self) -> str:
-        return f"{self.url} (user {self.user!r}): {self.text[:400]!r}"
+    @property
+    def says(self) -> str:
+        """The head of the page's text, whitespace folded: on Matomo's error page (Morpheus's
+        simpleLayoutHeader.tpl) the error message comes right after "An error occurred"."""
+        return " ".join(self.text.split())[:300]
+
+    def __repr__(self) -> str:
+        # What the page says comes first: pytest shortens a long repr in its middle, and the
+        # end of an error page is only Matomo's footer links (once all the log showed).
+        return f"Landing(user={self.user!r}, says={self.says!r}, url={self.url!r})"
+
+    __str__ = __repr__
 
 
 class Browser:
@@ -65,8 +79,20 @@ class Browser:
     # --- plumbing ----------------------------------------------------------------------
 
     def reset(self) -> None:
-        self.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+        """No page left running, then no cookie: a fresh visitor for the next test.
+
+        The order matters. Matomo's dashboard keeps calling its API after it loaded; when the
+        cookies were cleared first, an answer arriving before the page was left set the logged-in
+        MATOMO_SESSID again (seen in Chromium's net log, CI and under load), and the PHP request
+        behind it wrote that session back after RunningMatomo.reset(). The next test's login then
+        ran as the already logged-in admin, which Login OIDC 5.0.0 takes for a password
+        confirmation: its callback redirects to itself, and the second call finds no state
+        ("OAuth state mismatch"). Leaving the page cancels its requests; cookies go after.
+        """
         self.driver.get("about:blank")
+        self.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+        left = self.driver.execute_cdp_cmd("Network.getAllCookies", {}).get("cookies", [])
+        assert not left, f"cookies survived the browser reset: {[c['name'] for c in left]}"
 
     def quit(self) -> None:
         with contextlib.suppress(Exception):
@@ -237,6 +263,9 @@ def start_browser(extra_flags: tuple[str, ...] = ()) -> Browser:
     for flag in (*FLAGS, *extra_flags):
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile_dir}")
+    netlog_dir = os.environ.get(NETLOG_ENV)
+    if netlog_dir:
+        options.add_argument(f"--log-net-log={Path(netlog_dir) / profile_dir.name}.json")
     options.page_load_strategy = "eager"
     service = Service(executable_path=CHROMEDRIVER, log_output=str(profile_dir / "driver.log"))
     try:
