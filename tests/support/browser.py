@@ -23,8 +23,10 @@ from oidcsetup.verify.browser import CHROMIUM_FLAGS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-# The flags the tool itself starts chromium with, plus a window large enough for the dashboard.
-FLAGS = (*CHROMIUM_FLAGS, "--window-size=1280,900")
+# The flags the tool itself starts chromium with, plus a window large enough for the dashboard,
+# and no back-forward cache: a page kept in it goes on with its requests after it was left, and
+# their answers still set cookies (see Browser.reset; tests/test_browser_support.py shows it).
+FLAGS = (*CHROMIUM_FLAGS, "--window-size=1280,900", "--disable-features=BackForwardCache")
 # Login OIDC's button on Matomo's login page (plugins/LoginOIDC/templates/loginMod.twig).
 OIDC_BUTTON = ".loginoidc-auth-button"
 # Set to a folder to have each browser write Chromium's net log there (every request, redirect,
@@ -87,7 +89,8 @@ class Browser:
         behind it wrote that session back after RunningMatomo.reset(). The next test's login then
         ran as the already logged-in admin, which Login OIDC 5.0.0 takes for a password
         confirmation: its callback redirects to itself, and the second call finds no state
-        ("OAuth state mismatch"). Leaving the page cancels its requests; cookies go after.
+        ("OAuth state mismatch"). Leaving the page cancels its requests (the back-forward
+        cache is off: a page kept there would go on with them); cookies go after.
         """
         self.driver.get("about:blank")
         self.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
