@@ -154,6 +154,18 @@ def test_apply_then_the_real_glewlwyd_logs_dwho_in(
     assert found["userinfo-claims"]["code"] == "userinfo-claims-ok"
     assert json.loads(result.stdout)["login"]["email"] == "dwho@example.com"
 
+    # The first backup says there was no client: restoring it removes ours (plan first).
+    args = ("apply", "glewlwyd", "--api", glw.extra["api"], "--restore", str(backup))
+    planned = oidcsetup(*args, "--dry-run")
+    assert planned.exit_code == 0, planned.stderr
+    assert json.loads(planned.stdout)["action"] == "delete"
+    assert admin_api.get(f"/client/{CLIENT}").status_code == 200  # a dry run writes nothing
+    assert SECRET not in planned.stdout + planned.stderr
+    removed = oidcsetup(*args)
+    assert removed.exit_code == 0, removed.stderr
+    assert admin_api.get(f"/client/{CLIENT}").status_code == 404
+    assert json.loads(Path(json.loads(removed.stdout)["backup"]).read_text())["client"]
+
 
 def test_check_names_a_change_made_behind_our_back_and_restore_puts_it_back(
     glw: RealProvider, admin_api: httpx.Client

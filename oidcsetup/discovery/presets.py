@@ -287,7 +287,7 @@ PRESETS: dict[str, Preset] = {
                     QUIRK_TOKEN_REDIRECT_AS_CLIENT_ERROR,
                 }
             ),
-            client_settings="Glewlwyd's administration (Clients)",
+            client_settings="Glewlwyd's administration (Clients), or with `oidcsetup apply glewlwyd`",
         ),
         Preset(
             name="django-oidc-provider",
