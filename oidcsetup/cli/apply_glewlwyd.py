@@ -72,6 +72,9 @@ error, 3 drift found by --check or a value Glewlwyd would not honour, 4 Glewlwyd
     help="Where the previous client is saved (mode 0600). "
     "Default: ~/.local/state/oidcsetup/backups.",
 )
+# --plugin: the redirect URI follows the Matomo plugin. Glewlwyd's access tokens are always
+# JWTs (typ at+jwt: upstream src/plugin/protocol_oidc.c, generate_access_token), as RebelOIDC
+# needs: nothing to ask of the client for it.
 @shared_options(
     "client_id", "client_name", "matomo_url", "scopes", "redirect_uri_override", "plugin"
 )

@@ -33,6 +33,9 @@ stdout masks it unless --show-secrets.
 Exit status: 0 ok, 1 failure, 2 usage error, 3 a value Glewlwyd would refuse.
 """,
 )
+# --plugin: the redirect URI follows the Matomo plugin. Glewlwyd's access tokens are always
+# JWTs (typ at+jwt: upstream src/plugin/protocol_oidc.c, generate_access_token), as RebelOIDC
+# needs: nothing to ask of the client for it.
 @shared_options(
     "client_id", "client_name", "matomo_url", "scopes", "redirect_uri_override", "plugin"
 )
