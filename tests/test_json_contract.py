@@ -281,7 +281,15 @@ def oidcsetup(
         text=True,
         env={**environ, **(env or {})},
         start_new_session=True,  # no controlling terminal: a prompt reads stdin
+        # As from a terminal: SIGINT delivered. A shell starts a background job with SIGINT
+        # ignored, and Python then keeps it ignored (so the interruption tests would wait for
+        # a signal that never arrives when the suite itself runs as `pytest &`).
+        preexec_fn=_sigint_as_from_a_terminal,
     )
+
+
+def _sigint_as_from_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
