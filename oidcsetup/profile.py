@@ -86,7 +86,9 @@ def flatten_profile(document: Mapping[str, Any], source: str = "profile") -> dic
                     f"{source}: unknown key {dotted!r}",
                     hint=_suggest(dotted, list(KEY_KINDS), "keys"),
                 )
-            values[dotted] = _check_type(dotted, value, KEY_KINDS[dotted], source)
+            values[dotted] = _check_choice(
+                dotted, _check_type(dotted, value, KEY_KINDS[dotted], source), source
+            )
 
     walk(document, "")
     return values
@@ -112,6 +114,20 @@ def _check_type(dotted: str, value: Any, kind: str, source: str) -> Any:
     if dotted in INTEGER_AS_STRING and isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     raise ProfileError(f"{source}: {dotted} must be a string, not {value!r}")
+
+
+def _check_choice(dotted: str, value: Any, source: str) -> Any:
+    """A key that takes one of a few words (the Matomo plugin) refuses any other: exit 1 naming
+    the profile, the key and the words, like any other bad profile value."""
+    if dotted == "app.matomo.plugin":
+        from oidcsetup.apps.matomo.plugins import PLUGIN_KEYS
+
+        if value.strip().lower() not in PLUGIN_KEYS:
+            raise ProfileError(
+                f"{source}: {dotted} must be one of {', '.join(PLUGIN_KEYS)}, not {value!r}",
+                hint=f'e.g. plugin = "{PLUGIN_KEYS[0]}"',
+            )
+    return value
 
 
 # String keys that also take a TOML integer (a Matomo site id: initial_id_site = 1).

@@ -239,14 +239,24 @@ def test_flag_env_and_profile_choose_the_plugin(tmp_path: Path) -> None:
     assert "module=LoginOIDC" in result.stdout
 
 
-def test_unknown_plugin_is_a_usage_error(tmp_path: Path) -> None:
+def test_unknown_plugin_flag_is_a_usage_error_and_in_a_profile_an_invalid_profile(
+    tmp_path: Path,
+) -> None:
     result = run(["gen", "redirect-uris", "--matomo-url", "https://m.example.com", "--plugin", "x"])
     assert result.exit_code == 2
     profile = tmp_path / "oidcsetup.toml"
     profile.write_text('[app.matomo]\nplugin = "rebel"\n')
-    result = run(["--profile", str(profile), "gen", "redirect-uris", "--matomo-url", "https://m.x"])
-    assert result.exit_code == 2
-    assert result.error_lines == ["error: unknown Matomo plugin 'rebel'"]
+    args = ["--profile", str(profile), "gen", "redirect-uris", "--matomo-url", "https://m.x"]
+    result = run(args)
+    assert result.exit_code == 1, result.stderr
+    # the same shape as any other bad profile value (plugin = 3): the file, the key, the words
+    assert result.error_lines == [
+        f"error: {profile}: app.matomo.plugin must be one of loginoidc, rebeloidc, not 'rebel'"
+    ]
+    document = json.loads(run(["--json", *args]).stdout)
+    assert document["error"]["code"] == "invalid-profile"
+    profile.write_text('[app.matomo]\nplugin = "RebelOIDC"\n')  # the case plugin_named accepts
+    assert "module=RebelOIDC" in run(args).stdout
 
 
 def test_gen_authelia_and_lemonldap_follow_the_plugin(tmp_path: Path) -> None:
