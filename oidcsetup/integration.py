@@ -121,6 +121,14 @@ class Integration:
 
         return plugin_named(self.matomo.plugin).requires_jwt_access_token
 
+    @property
+    def plugin_title(self) -> str:
+        """The app's login plugin as users know it ("Login OIDC", "RebelOIDC"), for the text a
+        provider side writes about the client (a description, a comment)."""
+        from oidcsetup.apps.matomo.plugins import plugin_named
+
+        return plugin_named(self.matomo.plugin).title
+
 
 # Profile table -> (dataclass attribute on Integration, field name mapping profile key -> field).
 # The profile's key names are the user-facing ones (README, "Profile format").

@@ -80,3 +80,19 @@ def test_provider_side_follows_the_plugin(provider: str, how: str, tmp_path: Pat
     json.loads(result.stdout)
     assert REBEL in result.stdout.replace("\\u0026", "&")
     assert "module=LoginOIDC" not in result.stdout
+    # nor does any text the provider side writes name the other plugin (a client description)
+    assert "Login OIDC" not in result.stdout
+
+
+@pytest.mark.parametrize("provider", ["kanidm", "authentik"])
+def test_the_plain_output_names_the_chosen_plugin(provider: str, tmp_path: Path) -> None:
+    args = ["gen", provider, "--matomo-url", URL, "--issuer", "https://sso.example.com"]
+    env = {"OIDCSETUP_PROFILE": None, "OIDCSETUP_CLIENT_SECRET": None}
+    if provider == "authentik":
+        args += ["--secret-file", str(tmp_path / "matomo.secret")]
+    result = run([*args, "--plugin", "rebeloidc"], env=env)
+    assert result.exit_code in (0, 3), result.stderr
+    assert "Matomo's RebelOIDC" in result.stdout
+    assert "Login OIDC" not in result.stdout
+    result = run(args, env=env)
+    assert "Matomo's Login OIDC" in result.stdout

@@ -57,10 +57,15 @@ def test_commands_register_the_matomo_client(tmp_path: Path) -> None:
     assert "'" + redirect["redirect_uris"][0] + "'" in "\n".join(commands)
 
 
-def test_plain_output_is_a_script_and_says_where_the_secret_goes() -> None:
-    result = run(["gen", "kanidm", "--matomo-url", URL, "--group", "analytics"])
+@pytest.mark.parametrize(
+    ("plugin", "title"), [("loginoidc", "Login OIDC"), ("rebeloidc", "RebelOIDC")]
+)
+def test_plain_output_is_a_script_and_says_where_the_secret_goes(plugin: str, title: str) -> None:
+    args = ["gen", "kanidm", "--matomo-url", URL, "--group", "analytics", "--plugin", plugin]
+    result = run(args)
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.startswith("# Register Matomo's Login OIDC in Kanidm")
+    # the comment names the plugin Matomo runs, not always Login OIDC
+    assert result.stdout.startswith(f"# Register Matomo's {title} in Kanidm")
     assert "kanidm system oauth2 update-scope-map matomo analytics openid email" in result.stdout
     assert "OIDCSETUP_CLIENT_SECRET" in result.stderr
 

@@ -71,7 +71,7 @@ def gen_kanidm_command(app: AppContext, group: str | None, **shared: Any) -> Non
         out.json(document)
         return
     out.raw(
-        "# Register Matomo's Login OIDC in Kanidm (written by oidcsetup).\n"
+        f"# Register Matomo's {inputs.integration.plugin_title} in Kanidm (written by oidcsetup).\n"
         f"# Members of {client.group} may log in; skip 'group create' if it exists.\n"
         + "\n".join(commands)
         + "\n"

@@ -66,6 +66,7 @@ class Blueprint:
     application: dict[str, Any]
     unmapped_scopes: tuple[str, ...] = ()
     secret_in_clear: bool = field(default=False)
+    plugin_title: str = "Login OIDC"  # the app's login plugin, named in the file's header
 
     @property
     def slug(self) -> str:
@@ -135,6 +136,7 @@ def build_blueprint(
         application=application,
         unmapped_scopes=tuple(s for s in client.scopes if s not in KNOWN_SCOPES),
         secret_in_clear=isinstance(secret, str),
+        plugin_title=integration.plugin_title,
     )
 
 

@@ -42,6 +42,7 @@ def _tag(name: str) -> Any:
 def render_blueprint(blueprint: Blueprint) -> str:
     header = (
         "# yaml-language-server: $schema=https://goauthentik.io/blueprints/schema.json\n"
-        "# Written by oidcsetup: Matomo's Login OIDC as an OAuth2 provider and application.\n"
+        f"# Written by oidcsetup: Matomo's {blueprint.plugin_title} as an OAuth2 provider and "
+        "application.\n"
     )
     return header + dump(to_nodes(blueprint.document()))

@@ -30,7 +30,7 @@ def build_client(
     return {
         "client_id": client.client_id,
         "name": client.display_name,
-        "description": "Matomo (Login OIDC), written by oidcsetup",
+        "description": f"Matomo ({integration.plugin_title}), written by oidcsetup",
         "confidential": True,
         "password": secret,
         "client_secret": secret,

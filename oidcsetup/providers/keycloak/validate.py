@@ -29,7 +29,7 @@ def validate_client(client: KeycloakClient) -> list[Finding]:
                     "keycloak-redirect-wildcard",
                     f"the redirect URI {uri!r} ends with '*', which Keycloak reads as a prefix "
                     "wildcard, not as the character",
-                    "register the exact URI Login OIDC sends",
+                    "register the exact URI Matomo's login plugin sends",
                 )
             )
     for uri in client.post_logout_redirect_uris:
