@@ -282,3 +282,56 @@ def test_check_names_the_fields_lemonldap_ng_cli_changed_behind_our_back(
     # LemonLDAP::NG's own CLI reads back what apply wrote
     got = run_lemonldap_cli(ini, f"{CLI_PATH} get {rp}/oidcRPMetaDataOptionsIDTokenSignAlg")
     assert got.returncode == 0 and got.stdout.strip().endswith("= RS256"), got.stdout + got.stderr
+
+
+# --- a damaged live configuration: our reading of the File backend's newest lmConf-N.json ------
+# (hand-made files: a truncated save and a path that cannot be read stand for what a crash or a
+# wrong permission leaves; no portal needed, the fault is in what apply reads first)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("truncated", "is not valid JSON (line 1 column"),
+        ("list", "is not a LemonLDAP::NG configuration (no JSON object)"),
+        ("unreadable", "cannot read"),
+    ],
+)
+def test_apply_on_a_damaged_lmconf_names_the_file_and_writes_nothing(
+    tmp_path: Path, damage: str, message: str
+) -> None:
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "lmConf-1.json").write_text('{"cfgNum": 1}')
+    live = conf / "lmConf-2.json"
+    if damage == "truncated":
+        live.write_text('{"cfgNum": 2, "oidcRPMetaDataOptions": {')
+    elif damage == "list":
+        live.write_text("[]")
+    else:
+        live.mkdir()  # read as a file: fails as an unreadable one does (we run as root here)
+    before = sorted(p.name for p in conf.iterdir())
+    result = apply(conf)
+    assert result.exit_code == 1, result.stdout
+    error = json.loads(result.stdout)["error"]
+    assert error["code"] == "invalid-input"
+    assert error["message"].startswith(
+        f"{live} {message}" if damage != "unreadable" else f"cannot read {live}"
+    )
+    assert "\n" not in error["message"] and "Traceback" not in result.stderr
+    assert "nothing was written" in error["hint"]
+    assert sorted(p.name for p in conf.iterdir()) == before
+    plain = run(
+        [
+            "apply",
+            "lemonldap",
+            "--conf-dir",
+            str(conf),
+            "--client-id",
+            CLIENT,
+            "--matomo-url",
+            MATOMO,
+        ],
+        env={"OIDCSETUP_CLIENT_SECRET": SECRET, "OIDCSETUP_PROFILE": None},
+    )
+    assert plain.exit_code == 1 and len(plain.error_lines) == 1, plain.stderr

@@ -49,12 +49,33 @@ def read_live(directory: Path) -> LiveConf:
         )
     number, name = numbers[-1]
     path = directory / name
+    # The newest file is the live one (File.pm): a damaged one is not skipped for an older one,
+    # as that would plan against a configuration the portal does not serve.
+    restore = (
+        "fix it, or restore a saved configuration in the manager (the folder keeps the older "
+        "lmConf-N.json); nothing was written"
+    )
     try:
-        conf = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"cannot read {path}: {exc}") from None
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(
+            f"cannot read {path}: {exc.strerror}",
+            hint="run as a user that may read and write LemonLDAP::NG's configuration folder, "
+            "or fix the file's permissions; nothing was written",
+        ) from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not UTF-8 text", hint=restore) from None
+    try:
+        conf = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{path} is not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})",
+            hint=restore,
+        ) from None
     if not isinstance(conf, dict):
-        raise InputError(f"{path} is not a LemonLDAP::NG configuration (no JSON object)")
+        raise InputError(
+            f"{path} is not a LemonLDAP::NG configuration (no JSON object)", hint=restore
+        )
     return LiveConf(directory, number, path, conf)
 
 
