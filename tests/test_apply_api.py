@@ -295,6 +295,18 @@ def test_rebeloidc_through_the_api_detected_or_named(cli: Cli, matomo: RunningMa
     assert stored["clientId"] == "matomo"
     assert stored["clientSecret"] == SECRET
     assert matomo.plugin_settings() == {}  # Login OIDC's settings untouched
+    # check --api reads the plugin named, under its own names: in sync with what was applied
+    # (reading Login OIDC's empty settings instead, every value differs)
+    # The provider fixture registers only Login OIDC's callback: the real provider refusing
+    # RebelOIDC's shows check also expects the plugin's redirect URI (exit 3 for that only).
+    checked = cli.check("--plugin", "rebeloidc")
+    probes = {p["name"]: p for p in document(checked, "check")["probes"]}
+    assert probes["matomo-settings"]["status"] == "pass", probes["matomo-settings"]
+    assert "module=RebelOIDC" in probes["redirect-uri"]["message"]
+    assert {n for n, p in probes.items() if p["status"] == "fail"} == {
+        "redirect-uri",
+        "matomo-redirect-uri",
+    }
 
     matomo.console("plugin:deactivate", "LoginOIDC")
     matomo.clear_caches()
@@ -302,3 +314,9 @@ def test_rebeloidc_through_the_api_detected_or_named(cli: Cli, matomo: RunningMa
     assert detected.exit_code == 0, detected.stderr
     assert "configuring RebelOIDC" in detected.stderr
     assert detected.stdout.strip() == "No changes."
+    # ... and, the profile silent, the one this Matomo runs, said on stderr as apply says it
+    checked = cli.check()
+    assert "configuring RebelOIDC" in checked.stderr
+    probes = {p["name"]: p for p in document(checked, "check")["probes"]}
+    assert probes["matomo-settings"]["status"] == "pass", probes["matomo-settings"]
+    assert "module=RebelOIDC" in probes["redirect-uri"]["message"]

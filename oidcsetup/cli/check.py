@@ -119,8 +119,11 @@ def check_command(
     test_user = test_user_from_env() if do_login else None
     integration = _with_plugin(app, integration, config_path or from_config)
     matomo: MatomoCurrent | None = None
-    if api is not None:
-        matomo = _read_through_api(app, api)
+    if api is not None:  # the plugin named, else the one this Matomo runs (as apply --api)
+        from dataclasses import replace
+
+        matomo, plugin_key = _read_through_api(app, api, integration.matomo.plugin)
+        integration = replace(integration, matomo=replace(integration.matomo, plugin=plugin_key))
     elif config_path or use_db:
         from oidcsetup.apps.matomo.current import read_matomo
         from oidcsetup.apps.matomo.plugins import plugin_named
@@ -179,8 +182,9 @@ def render(app: AppContext, report: Any) -> None:
         app.output.error(summary)
 
 
-def _read_through_api(app: AppContext, url: str) -> Any:
-    """The settings through Matomo's API: the token from the environment or a prompt."""
+def _read_through_api(app: AppContext, url: str, said: str | None) -> tuple[Any, str]:
+    """The login plugin's settings through Matomo's API (the token from the environment or a
+    prompt), and the plugin's key: ``said`` (profile, flag, env), else the one Matomo runs."""
     import os
 
     from oidcsetup.apps.matomo.api import TOKEN_ENV, api_url, credential
@@ -190,7 +194,9 @@ def _read_through_api(app: AppContext, url: str) -> Any:
     api_url(url)  # a bad URL is a usage error before anything is asked
     token = credential(TOKEN_ENV, os.environ, terminal_prompt(), "Matomo's token_auth")
     with app.output.spinner("reading Matomo's settings"):
-        current, missing = read_matomo_api(url, token, app.network)
+        current, missing, choice = read_matomo_api(url, token, app.network, said)
+    if choice.note:
+        app.output.info(choice.note)
     if missing:
         app.output.warn(
             f"Matomo's API does not list {', '.join(missing)}: config.ini.php pins them, so "
@@ -198,4 +204,4 @@ def _read_through_api(app: AppContext, url: str) -> Any:
             hint="check with --config PATH to read the file",
             code="settings-pinned",
         )
-    return current
+    return current, choice.plugin.key

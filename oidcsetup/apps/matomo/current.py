@@ -11,6 +11,7 @@ from oidcsetup.apps.matomo.plugins import LOGIN_OIDC, MatomoPlugin, canonical
 from oidcsetup.errors import UsageError
 
 if TYPE_CHECKING:
+    from oidcsetup.apps.matomo.detect import PluginChoice
     from oidcsetup.http import NetworkOptions
     from oidcsetup.verify.expected import MatomoCurrent
 
@@ -99,22 +100,27 @@ def read_matomo(
 
 
 def read_matomo_api(
-    url: str, token: str, network: NetworkOptions | None = None
-) -> tuple[MatomoCurrent, tuple[str, ...]]:
-    """Login OIDC settings as Matomo's API shows them (read only: the token, no password), and
-    the settings the API does not list (config.ini.php pins them). The API gives each
-    setting's effective value (the plugin's default when none is stored); clientSecret, a
-    password field, is only known to be set (``hidden``)."""
+    url: str, token: str, network: NetworkOptions | None = None, said: str | None = None
+) -> tuple[MatomoCurrent, tuple[str, ...], PluginChoice]:
+    """The login plugin's settings as Matomo's API shows them (read only: the token, no
+    password), the settings the API does not list (config.ini.php pins them), and the plugin
+    read: the one ``said`` names (profile, flag, env), else the one this Matomo has activated,
+    as ``apply matomo --api`` chooses (``apitarget.api_plugin``). The API gives each setting's
+    effective value (the plugin's default when none is stored), returned under Login OIDC's
+    names (``plugins.canonical``); clientSecret, a password field, is only known to be set
+    (``hidden``)."""
     from oidcsetup.apps.matomo.api import ApiCredentials, MatomoApi
-    from oidcsetup.apps.matomo.settings import PLUGIN, SETTING_NAMES
+    from oidcsetup.apps.matomo.apitarget import api_plugin
     from oidcsetup.verify.expected import MatomoCurrent
 
     api = MatomoApi(url, ApiCredentials(token), network)
-    settings = api.read_settings(PLUGIN, SETTING_NAMES)
+    choice = api_plugin(api, said)
+    plugin = choice.plugin
+    settings = api.read_settings(plugin.module, plugin.setting_names)
     current = MatomoCurrent(
         f"Matomo API {api.where}",
-        settings.values,
-        checked=(f"{PLUGIN} is activated (the API lists its settings)",),
-        hidden=settings.hidden,
+        canonical(settings.values, plugin),
+        checked=(f"{plugin.module} is activated (the API lists its settings)",),
+        hidden=tuple(canonical(dict.fromkeys(settings.hidden, ""), plugin)),
     )
-    return current, settings.missing
+    return current, settings.missing, choice
