@@ -96,3 +96,34 @@ def test_the_plain_output_names_the_chosen_plugin(provider: str, tmp_path: Path)
     assert "Login OIDC" not in result.stdout
     result = run(args, env=env)
     assert "Matomo's Login OIDC" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("provider", "says"),
+    [
+        ("keycloak", "Keycloak issues JWT access tokens by default"),
+        ("authentik", "authentik's OAuth2 provider issues JWT access tokens"),
+        ("dex", "Dex issues its access tokens as JWTs"),
+        ("kanidm", "unverified"),
+    ],
+)
+def test_rebeloidc_warns_what_the_provider_issues_as_access_token(
+    provider: str, says: str, tmp_path: Path
+) -> None:
+    """RebelOIDC decodes the access token as a JWT (apps/matomo/plugins.py): the provider side
+    says whether this provider issues one; Login OIDC takes any access token, so no warning."""
+    args = ["--json", "gen", provider, "--matomo-url", URL, "--issuer", "https://sso.example.com"]
+    if provider in ("authentik", "keycloak"):
+        args += ["--secret-file", str(tmp_path / "matomo.secret")]
+    env = {"OIDCSETUP_PROFILE": None, "OIDCSETUP_CLIENT_SECRET": None}
+    result = run([*args, "--plugin", "rebeloidc"], env=env)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    [finding] = [
+        f for f in json.loads(result.stdout)["findings"] if f["code"] == "jwt-access-token"
+    ]
+    assert finding["level"] == "warning"
+    assert says in finding["message"] and "Invalid JWT token format." in finding["message"]
+    assert "oidcsetup check --login" in finding["hint"]
+    result = run(args, env=env)
+    codes = [f["code"] for f in json.loads(result.stdout)["findings"]]
+    assert "jwt-access-token" not in codes

@@ -108,7 +108,11 @@ def gen_authentik_command(
         Env(secret_env) if secret_env else (secret.value if in_clear else None)
     )
     blueprint = build_blueprint(integration, inputs.redirect_uris, value, slug=slug)
-    findings = validate_blueprint(blueprint)
+    from oidcsetup.providers.access_tokens import access_token_findings
+
+    findings = validate_blueprint(blueprint) + access_token_findings(
+        "authentik", inputs.jwt_access_tokens
+    )
     issuer = integration.provider.issuer
     base = None
     if issuer:

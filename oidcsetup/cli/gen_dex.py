@@ -81,7 +81,9 @@ def gen_dex_command(
     env_name = secret_env or default_secret_env(integration.client.client_id)
     post = inputs.post_logout_redirect_uris if post_logout_redirect_uri else ()
     client = build_client(integration, inputs.redirect_uris, env_name, post)
-    findings = validate_client(client)
+    from oidcsetup.providers.access_tokens import access_token_findings
+
+    findings = validate_client(client) + access_token_findings("dex", inputs.jwt_access_tokens)
     document: dict[str, Any] = {
         "provider": "dex",
         "client_id": client.client_id,

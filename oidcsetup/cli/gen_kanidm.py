@@ -56,7 +56,9 @@ def gen_kanidm_command(app: AppContext, group: str | None, **shared: Any) -> Non
             hint="pass --matomo-url https://matomo.example.com",
         )
     client = build_client(inputs.integration, inputs.redirect_uris, inputs.app_url, group=group)
-    findings = validate_client(client)
+    from oidcsetup.providers.access_tokens import access_token_findings
+
+    findings = validate_client(client) + access_token_findings("kanidm", inputs.jwt_access_tokens)
     commands = client.commands()
     document: dict[str, Any] = {
         "provider": "kanidm",

@@ -84,7 +84,9 @@ def gen_keycloak_command(
     client = build_client(
         integration, inputs.redirect_uris, inputs.post_logout_redirect_uris, secret.value
     )
-    findings = validate_client(client)
+    from oidcsetup.providers.access_tokens import access_token_findings
+
+    findings = validate_client(client) + access_token_findings("keycloak", inputs.jwt_access_tokens)
     located = realm_of_issuer(integration.provider.issuer)
     server = located[0] if located else None
     realm = realm or (located[1] if located else None)
