@@ -5,8 +5,12 @@ an opaque token fails with "Invalid JWT token format."; ``Integration.jwt_access
 One warning per provider whose client file cannot say it, stating what to set where the
 provider has a setting. Facts:
 
-- Keycloak issues signed JWT access tokens by default (no client setting turns them opaque).
-- authentik's OAuth2 provider issues JWT access tokens (signed with the provider's key).
+- Keycloak issues signed JWT access tokens: ``TokenManager``'s response builder sets the access
+  token to ``session.tokens().encode(accessToken)``, a JWS (keycloak/keycloak,
+  services/.../protocol/oidc/TokenManager.java).
+- authentik's OAuth2 provider issues JWT access tokens: ``IDToken.to_access_token`` encodes the
+  id_token's claims plus ``azp`` and ``uid`` with ``provider.encode`` (goauthentik/authentik,
+  authentik/providers/oauth2/id_token.py).
 - Dex: ``newAccessToken`` in dexidp/dex ``server/oauth2.go`` returns ``newIDToken(...)``, so the
   access token is a JWT signed like the id_token; nothing to set.
 - Kanidm: not verified here; ``oidcsetup check --login`` runs a real login and proves it.
