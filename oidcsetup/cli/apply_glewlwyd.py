@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from oidcsetup.cli.context import AppContext
-from oidcsetup.cli.options import overrides, shared_options
+from oidcsetup.cli.options import client_options, overrides
 from oidcsetup.cli.providerside import (
     provider_inputs,
     report_secret,
@@ -75,9 +75,7 @@ error, 3 drift found by --check or a value Glewlwyd would not honour, 4 Glewlwyd
 # --plugin: the redirect URI follows the Matomo plugin. Glewlwyd's access tokens are always
 # JWTs (typ at+jwt: upstream src/plugin/protocol_oidc.c, generate_access_token), as RebelOIDC
 # needs: nothing to ask of the client for it.
-@shared_options(
-    "client_id", "client_name", "matomo_url", "scopes", "redirect_uri_override", "plugin"
-)
+@client_options()
 @secret_options("Show secrets in the plan.")
 @click.pass_obj
 def apply_glewlwyd_command(

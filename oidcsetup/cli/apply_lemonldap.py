@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from oidcsetup.cli.context import AppContext
-from oidcsetup.cli.options import overrides, shared_options
+from oidcsetup.cli.options import client_options, overrides
 from oidcsetup.cli.providerside import (
     post_logout_option,
     provider_inputs,
@@ -42,9 +42,7 @@ LemonLDAP::NG would refuse.
 )
 @click.option("--dry-run", is_flag=True, help="Show the plan, write nothing.")
 @click.option("--check", is_flag=True, help="Exit 3 when the configuration differs; write nothing.")
-@shared_options(
-    "client_id", "client_name", "matomo_url", "scopes", "redirect_uri_override", "plugin"
-)
+@client_options()
 @post_logout_option
 @secret_options("Show secrets in the plan.")
 @click.pass_obj

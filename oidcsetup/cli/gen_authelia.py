@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from oidcsetup.cli.context import AppContext
-from oidcsetup.cli.options import algorithm_option, overrides, shared_options
+from oidcsetup.cli.options import algorithm_option, client_options, overrides
 from oidcsetup.cli.providerside import (
     merge_options,
     report_findings,
@@ -39,9 +39,7 @@ there is none, a new one is generated into --secret-file (default ./<client_id>.
 Exit status: 0 ok or in sync, 1 failure, 2 usage error, 3 the entry breaks a rule of Authelia.
 """,
 )
-@shared_options(
-    "client_id", "client_name", "matomo_url", "scopes", "redirect_uri_override", "plugin"
-)
+@client_options()
 @click.option(
     "--authelia-version",
     type=click.Choice(SUPPORTED_VERSIONS),

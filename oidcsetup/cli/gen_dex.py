@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from oidcsetup.cli.context import AppContext
-from oidcsetup.cli.options import overrides, shared_options
+from oidcsetup.cli.options import client_options, overrides
 from oidcsetup.cli.providerside import (
     merge_options,
     provider_inputs,
@@ -32,15 +32,7 @@ is written anywhere. Give Dex's process that variable, set to the secret Matomo 
 Exit status: 0 ok or in sync, 1 failure, 2 usage error, 3 a value Dex would refuse.
 """,
 )
-@shared_options(
-    "issuer",
-    "client_id",
-    "client_name",
-    "matomo_url",
-    "scopes",
-    "redirect_uri_override",
-    "plugin",
-)
+@client_options(issuer=True)
 @click.option(
     "--secret-env",
     metavar="NAME",

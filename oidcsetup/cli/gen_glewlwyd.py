@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from oidcsetup.cli.context import AppContext
-from oidcsetup.cli.options import overrides, shared_options
+from oidcsetup.cli.options import client_options, overrides
 from oidcsetup.cli.providerside import (
     output_option,
     provider_inputs,
@@ -36,9 +36,7 @@ Exit status: 0 ok, 1 failure, 2 usage error, 3 a value Glewlwyd would refuse.
 # --plugin: the redirect URI follows the Matomo plugin. Glewlwyd's access tokens are always
 # JWTs (typ at+jwt: upstream src/plugin/protocol_oidc.c, generate_access_token), as RebelOIDC
 # needs: nothing to ask of the client for it.
-@shared_options(
-    "client_id", "client_name", "matomo_url", "scopes", "redirect_uri_override", "plugin"
-)
+@client_options()
 @output_option("Write the client JSON, secret included, to this file (mode 0600).")
 @secret_options("Show the secret in the JSON on stdout.")
 @click.pass_obj

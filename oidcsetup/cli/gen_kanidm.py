@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from oidcsetup.cli.context import AppContext
-from oidcsetup.cli.options import overrides, shared_options
+from oidcsetup.cli.options import client_options, overrides
 from oidcsetup.cli.providerside import provider_inputs, stop_on_errors
 
 
@@ -26,15 +26,7 @@ command never handles a secret.
 Exit status: 0 ok, 1 failure, 2 usage error, 3 a value Kanidm would refuse.
 """,
 )
-@shared_options(
-    "issuer",
-    "client_id",
-    "client_name",
-    "matomo_url",
-    "scopes",
-    "redirect_uri_override",
-    "plugin",
-)
+@client_options(issuer=True)
 @click.option(
     "--group",
     envvar="OIDCSETUP_KANIDM_GROUP",

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from oidcsetup.cli.context import AppContext
-from oidcsetup.cli.options import overrides, shared_options
+from oidcsetup.cli.options import client_options, overrides
 from oidcsetup.cli.providerside import (
     output_option,
     post_logout_option,
@@ -37,15 +37,7 @@ Keycloak keeps the secret itself, so the JSON holds it: --output writes the whol
 Exit status: 0 ok, 1 failure, 2 usage error, 3 the client breaks a rule of Keycloak.
 """,
 )
-@shared_options(
-    "issuer",
-    "client_id",
-    "client_name",
-    "matomo_url",
-    "scopes",
-    "redirect_uri_override",
-    "plugin",
-)
+@client_options(issuer=True)
 @post_logout_option
 @click.option(
     "--realm",

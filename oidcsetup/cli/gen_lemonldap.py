@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from oidcsetup.cli.context import AppContext
-from oidcsetup.cli.options import overrides, shared_options
+from oidcsetup.cli.options import client_options, overrides
 from oidcsetup.cli.providerside import (
     post_logout_option,
     provider_inputs,
@@ -34,9 +34,7 @@ plan first: oidcsetup apply lemonldap --conf-dir DIR.
 Exit status: 0 ok, 1 failure, 2 usage error, 3 a value LemonLDAP::NG would refuse.
 """,
 )
-@shared_options(
-    "client_id", "client_name", "matomo_url", "scopes", "redirect_uri_override", "plugin"
-)
+@client_options()
 @post_logout_option
 @secret_options("Show the client secret in the JSON.")
 @click.pass_obj

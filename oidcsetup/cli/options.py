@@ -108,6 +108,23 @@ def shared_options(*names: str) -> Callable[[F], F]:
     return decorate
 
 
+# What every provider side takes to describe the client: the same names in every command, so
+# the provider side and `gen matomo` cannot be told different things.
+CLIENT_OPTION_NAMES = (
+    "client_id",
+    "client_name",
+    "matomo_url",
+    "scopes",
+    "redirect_uri_override",
+    "plugin",
+)
+
+
+def client_options(*, issuer: bool = False) -> Callable[[F], F]:
+    """The client-describing options of a provider side (``--issuer`` first where it needs one)."""
+    return shared_options(*(("issuer",) if issuer else ()), *CLIENT_OPTION_NAMES)
+
+
 def signup_domain_option(func: F) -> F:
     """``--allowed-signup-domain DOMAIN`` (repeatable) -> ``app.matomo.allowed_signup_domains``.
 
